@@ -1,0 +1,1 @@
+"""Coverage retrieval: posts, storage, ranking and digests, independent of any chat transport."""

@@ -1,0 +1,68 @@
+"""Text analysis shared by indexing, querying and excerpting.
+
+One tokenizer serves the index and the queries, so that a word is found exactly when the
+index holds the same token for it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+import Stemmer
+from stopwords import get_stopwords
+
+# A word: letters/digits, optionally joined by apostrophes or hyphens ("Russia's", "counter-offensive").
+_WORD = re.compile(r"\w+(?:['\u2019\u2010\u2011\-]\w+)*")
+_HYPHENS = re.compile(r"[\u2010\u2011\-]")
+_APOSTROPHES = re.compile(r"[\u2019]")
+_POSSESSIVE = re.compile(r"'s$")
+
+STOPWORDS: frozenset[str] = frozenset(get_stopwords("english"))
+_stemmer = Stemmer.Stemmer("english")
+_segmenter = pysbd.Segmenter(language="en", clean=False)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word))
+
+
+def _analyse(raw: str) -> list[str]:
+    """Normalise one raw word into index terms (stopwords dropped, stemmed)."""
+    word = _APOSTROPHES.sub("'", raw.lower())
+    if word in STOPWORDS:
+        return []
+    word = _POSSESSIVE.sub("", word)
+    parts = [p for p in _HYPHENS.split(word) if p]
+    if len(parts) > 1:
+        # "counter-offensive" is indexed as its parts and as the joined word, so that
+        # "counteroffensive" and "offensive" both find it.
+        words = [p for p in parts if p not in STOPWORDS] + ["".join(parts)]
+    else:
+        words = [word]
+    terms = []
+    for w in words:
+        w = w.replace("'", "")
+        if w and w not in STOPWORDS:
+            terms.append(_stem(w))
+    return terms
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms of a text: Unicode words, lowercased, stopwords removed, Snowball-stemmed."""
+    terms: list[str] = []
+    for match in _WORD.finditer(text):
+        terms.extend(_analyse(match.group()))
+    return terms
+
+
+def word_spans(text: str) -> list[tuple[int, int, list[str]]]:
+    """Each word of a text with its character span and the terms it yields (for highlighting)."""
+    return [(m.start(), m.end(), _analyse(m.group())) for m in _WORD.finditer(text)]
+
+
+def sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences (pysbd), whitespace-trimmed, empty ones dropped."""
+    return [s.strip() for s in _segmenter.segment(text) if s.strip()]
