@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 Precision = Literal["date", "time"]
@@ -52,11 +52,9 @@ class Timestamp:
         return self.value.date() if isinstance(self.value, datetime) else self.value
 
     def sort_key(self) -> str:
-        """A string that orders timestamps chronologically (dates sort at the start of their day)."""
+        """A string that orders timestamps in time (a date sorts at the start of its day)."""
         if isinstance(self.value, datetime):
-            from datetime import timezone
-
-            return self.value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            return self.value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return self.value.isoformat() + "T00:00:00"
 
 

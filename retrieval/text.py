@@ -13,7 +13,7 @@ import pysbd
 import Stemmer
 from stopwords import get_stopwords
 
-# A word: letters/digits, optionally joined by apostrophes or hyphens ("Russia's", "counter-offensive").
+# A word: letters or digits, maybe joined by apostrophes or hyphens ("Russia's", "anti-tank").
 _WORD = re.compile(r"\w+(?:['\u2019\u2010\u2011\-]\w+)*")
 _HYPHENS = re.compile(r"[\u2010\u2011\-]")
 _APOSTROPHES = re.compile(r"[\u2019]")

@@ -1,0 +1,1 @@
+"""liveblog-bot: follow a live news story from Telegram or a terminal."""

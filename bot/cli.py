@@ -1,0 +1,182 @@
+"""`liveblog-bot`: the one entry point. Parses arguments and calls the core; nothing more.
+
+Exit codes: 0 success (also "no results"), 2 bad input or configuration, 1 internal error.
+Every failure is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from bot.answers import LATEST_DEFAULT, Answers, ChatPrefs
+from bot.render_text import render
+from bot.reply import Reply
+from bot.settings import ConfigError, Settings, load_settings
+from retrieval.importing import bundled_sample, parse_content, read_location
+from retrieval.library import Library
+from retrieval.sources import SourceError
+from retrieval.store import StoreError
+
+log = logging.getLogger("liveblog_bot")
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is the one line shown."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see liveblog-bot --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="liveblog-bot", description="Follow live news coverage from Telegram.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    commands.add_parser("run", help="the Telegram bot if a token is set, else the terminal chat")
+    commands.add_parser("chat", help="terminal chat: questions and the bot's commands")
+    ask = commands.add_parser("ask", help="the answer a user would get")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    search = commands.add_parser("search", help="ranked hits")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--limit", type=_positive, default=5)
+    search.add_argument("--page", type=_positive, default=1)
+    search.add_argument("--json", action="store_true")
+    latest = commands.add_parser("latest", help="the N newest posts")
+    latest.add_argument("count", nargs="?", type=_positive, default=LATEST_DEFAULT)
+    latest.add_argument("--json", action="store_true")
+    importer = commands.add_parser("import", help="import coverage from a file")
+    importer.add_argument("location", metavar="PATH")
+    stats = commands.add_parser("stats", help="coverages, posts, index size")
+    stats.add_argument("--json", action="store_true")
+    return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; map every known failure to its exit code and one line."""
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings()
+        from bot.logs import configure_logging
+
+        token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
+        configure_logging(settings.log_level, settings.log_format, token)
+        return _dispatch(args, settings)
+    except (UsageError, ConfigError, SourceError, StoreError) as exc:
+        print(f"liveblog-bot: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        log.debug("internal error", exc_info=True)
+        print(f"liveblog-bot: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command or "run"
+    library = Library(settings.database)
+    try:
+        answers = Answers(library)
+        prefs = ChatPrefs(ZoneInfo(settings.timezone))
+        if command == "run":
+            return _run(library, answers, prefs, settings)
+        if command == "chat":
+            from bot.console import chat
+
+            chat(answers, prefs)
+            return EXIT_OK
+        if command == "ask":
+            return _emit(answers.ask(" ".join(args.question), prefs), args.json)
+        if command == "search":
+            query = " ".join(args.query)
+            return _emit(answers.search(query, prefs, args.page, args.limit), args.json)
+        if command == "latest":
+            return _emit(answers.latest(args.count, prefs), args.json)
+        if command == "import":
+            report = library.ingest(read_location(args.location))
+            for line in report.notes + report.rejected:
+                print(line)
+            print(report.summary())
+            return EXIT_OK
+        if command == "stats":
+            return _stats(library, args.json)
+        raise UsageError(f"unknown command {command!r}")
+    finally:
+        library.close()
+
+
+def _emit(reply: Reply, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(reply.as_json(), ensure_ascii=False))
+    else:
+        Console(highlight=False, soft_wrap=True).print(render(reply))
+    return EXIT_INPUT if reply.kind == "invalid" else EXIT_OK
+
+
+def _stats(library: Library, as_json: bool) -> int:
+    infos = library.store.coverages()
+    index = library.index.stats()
+    data = {
+        "coverages": [
+            {"title": i.coverage.title, "source": i.coverage.source, "posts": i.posts}
+            for i in infos
+        ],
+        "posts": library.store.count_posts(),
+        "index": {
+            "documents": index.documents,
+            "terms": index.terms,
+            "postings": index.postings,
+            "memory_bytes": index.memory_bytes,
+            "built_at": index.built_at.isoformat() if index.built_at else None,
+        },
+    }
+    if as_json:
+        print(json.dumps(data))
+        return EXIT_OK
+    for info in data["coverages"]:  # type: ignore[attr-defined]
+        print(f"{info['title']} ({info['source']}): {info['posts']} posts")
+    print(f"posts: {data['posts']}")
+    print(
+        f"index: {index.documents} documents, {index.terms} terms, {index.postings} postings, "
+        f"{index.memory_bytes / 1e6:.1f} MB"
+    )
+    return EXIT_OK
+
+
+def ensure_sample(library: Library) -> None:
+    """A fresh database gets the bundled sample, so there is always something to ask about."""
+    if library.store.is_empty():
+        report = library.ingest(parse_content(bundled_sample(), origin="bundled sample"))
+        log.info("imported the bundled sample coverage: %s", report.summary())
+
+
+def _run(library: Library, answers: Answers, prefs: ChatPrefs, settings: Settings) -> int:
+    ensure_sample(library)
+    if settings.telegram_token is None:
+        from bot.console import chat
+
+        chat(answers, prefs)
+        return EXIT_OK
+    from bot.telegram_app import run_bot
+
+    run_bot(settings, library)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

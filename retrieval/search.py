@@ -1,0 +1,140 @@
+"""From a question to ranked hits with excerpts, behind an honest relevance floor.
+
+BM25 ranks every post that shares a word with the question, however weak the link. A reader
+asking "who won the world cup" must not be shown a post that merely mentions "the world", so
+a hit is kept only when it matches at least `RELEVANCE_FLOOR` of the question's weight: each
+distinct query term weighs its idf (Lucene's always-positive form, ln(1 + (N - df + .5)/(df + .5))),
+and a term the coverage never uses weighs the most, as the rarest possible word.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retrieval.index import BM25Index
+from retrieval.models import Post
+from retrieval.store import Store
+from retrieval.text import sentences, tokenize, word_spans
+
+RELEVANCE_FLOOR = 0.5
+EXCERPT_MAX = 300
+CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A quote from a post; `marks` are (start, end) character spans of matched words."""
+
+    text: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    post: Post
+    score: float
+    excerpt: Excerpt
+    matched: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    terms: tuple[str, ...]
+    hits: tuple[Hit, ...]
+    total: int
+
+
+class Searcher:
+    """Ranks stored posts for a query with the BM25 index kept in step with the store."""
+
+    def __init__(self, store: Store, index: BM25Index) -> None:
+        self.store = store
+        self.index = index
+
+    def search(self, query: str, *, limit: int, offset: int = 0) -> SearchResult:
+        """Hits that clear the relevance floor, best first, `limit` of them from `offset`."""
+        terms = tuple(tokenize(query))
+        if not terms:
+            return SearchResult(query, terms, (), 0)
+        ranked = self.index.top_k(terms, k=max(CANDIDATES, offset + limit))
+        posts = self.store.posts(doc_id for doc_id, _ in ranked)
+        weights = self._weights(terms)
+        kept: list[tuple[Post, float, float]] = []
+        for doc_id, score in ranked:
+            post = posts.get(doc_id)
+            if post is None:
+                continue
+            matched = _matched_share(weights, set(tokenize(post.text)))
+            if matched >= RELEVANCE_FLOOR:
+                kept.append((post, score, matched))
+        page = kept[offset : offset + limit]
+        hits = tuple(
+            Hit(post, score, excerpt(post, weights), matched) for post, score, matched in page
+        )
+        return SearchResult(query, terms, hits, len(kept))
+
+    def _weights(self, terms: Sequence[str]) -> dict[str, float]:
+        n = max(len(self.index), 1)
+        weights = {}
+        for term in dict.fromkeys(terms):
+            df = self.index.document_frequency(term)
+            weights[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return weights
+
+
+def _matched_share(weights: dict[str, float], doc_terms: set[str]) -> float:
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in weights.items() if t in doc_terms) / total
+
+
+def excerpt(post: Post, weights: dict[str, float], limit: int = EXCERPT_MAX) -> Excerpt:
+    """The sentence or two of the post's body that best match the query, matched words marked.
+
+    Sentences are weighed by the distinct query terms they hold; the best one is extended by
+    its neighbour when that adds matches (or context to a short sentence) and still fits.
+    """
+    candidates = [(s, p) for p, paragraph in enumerate(post.body) for s in sentences(paragraph)]
+    if not candidates:
+        return _marked(post.title[:limit], weights)
+
+    def value(sentence: str) -> float:
+        return sum(weights.get(t, 0.0) for t in set(tokenize(sentence)))
+
+    values = [value(s) for s, _ in candidates]
+    best = max(range(len(candidates)), key=lambda i: (values[i], -i))
+    text = candidates[best][0]
+    if best + 1 < len(candidates) and candidates[best + 1][1] == candidates[best][1]:
+        following = candidates[best + 1][0]
+        adds = set(tokenize(following)) - set(tokenize(text))
+        if (any(t in weights for t in adds) or len(text) < 120) and len(text) + 1 + len(
+            following
+        ) <= limit:
+            text = f"{text} {following}"
+    return _marked(_shorten(text, weights, limit), weights)
+
+
+def _shorten(text: str, weights: dict[str, float], limit: int) -> str:
+    """Cut a long sentence to `limit` characters around its first matched word, at word bounds."""
+    if len(text) <= limit:
+        return text
+    first = next((start for start, _, ts in word_spans(text) if any(t in weights for t in ts)), 0)
+    start = max(0, min(first - limit // 3, len(text) - limit + 2))
+    if start > 0:
+        start = text.find(" ", start) + 1 or start
+    end = start + limit - 2
+    cut = text[start:end]
+    if end < len(text) and " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return ("…" if start > 0 else "") + cut.strip() + ("…" if start + len(cut) < len(text) else "")
+
+
+def _marked(text: str, weights: dict[str, float]) -> Excerpt:
+    marks = tuple(
+        (start, end) for start, end, terms in word_spans(text) if any(t in weights for t in terms)
+    )
+    return Excerpt(text, marks)
