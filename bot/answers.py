@@ -30,7 +30,7 @@ CURSOR_PREFIX = "s"
 HELP = (
     "Ask me anything about the coverage in plain words, for example "
     "“What did NATO say about fighting vehicles?”.",
-    "/search WORDS — a ranked list of matching posts, 5 a page",
+    "/search WORDS — a ranked list of matching posts, 5 a page (◀ ▶ to page)",
     "/latest [N] — the N newest posts (default 5, at most 20)",
     "/start — what coverage is loaded",
     "/help — this message",
@@ -266,7 +266,10 @@ def _hit_blocks(hit: Hit, prefs: ChatPrefs, number: int | None = None) -> list[B
 
 
 def _excerpt_spans(hit: Hit) -> tuple[Span, ...]:
-    text, spans, at = hit.excerpt.text, [Span("“")], 0
+    # Quote marks around the excerpt, unless it already opens with a quotation of its own.
+    text, at = hit.excerpt.text, 0
+    quoted = text.startswith(("“", '"'))
+    spans = [] if quoted else [Span("“")]
     for start, end in hit.excerpt.marks:
         if start > at:
             spans.append(Span(text[at:start]))
@@ -274,7 +277,8 @@ def _excerpt_spans(hit: Hit) -> tuple[Span, ...]:
         at = end
     if at < len(text):
         spans.append(Span(text[at:]))
-    spans.append(Span("”"))
+    if not quoted:
+        spans.append(Span("”"))
     return tuple(spans)
 
 

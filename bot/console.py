@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from bot.answers import Answers, ChatPrefs
-from bot.render_text import render
+from bot.render_text import BUTTON_COMMANDS, render
+from bot.reply import Button
 
 PROMPT = "you › "
 
@@ -15,6 +16,7 @@ def chat(answers: Answers, prefs: ChatPrefs, console: Console | None = None) -> 
     console = console or Console(highlight=False)
     console.print(render(answers.start(prefs)))
     console.print("[dim]Type a question or a command (/help); Ctrl-D to leave.[/dim]")
+    buttons: tuple[Button, ...] = ()
     while True:
         try:
             line = console.input(PROMPT)
@@ -25,10 +27,13 @@ def chat(answers: Answers, prefs: ChatPrefs, console: Console | None = None) -> 
             continue
         if line.strip() in {"/quit", "/exit"}:
             return
-        reply = (
-            answers.page(line.strip(), prefs)
-            if line.startswith("s:")
-            else answers.handle(line, prefs)
-        )
-        console.print(render(reply))
+        pressed = _pressed(line.strip(), buttons)
+        reply = answers.page(pressed.cursor, prefs) if pressed else answers.handle(line, prefs)
+        buttons = reply.buttons or buttons
+        console.print(render(reply, buttons=True))
         console.print()
+
+
+def _pressed(line: str, buttons: tuple[Button, ...]) -> Button | None:
+    """The page button that /next or /prev refers to, if the last list had one."""
+    return next((b for b in buttons if BUTTON_COMMANDS.get(b.label) == line), None)

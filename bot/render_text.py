@@ -9,8 +9,14 @@ from bot.reply import Reply, Span
 _STYLES = {"plain": "", "bold": "bold", "mark": "bold yellow", "italic": "italic", "code": "cyan"}
 
 
-def render(reply: Reply) -> Text:
-    """The reply as rich Text: one paragraph per block, links spelled out after their text."""
+BUTTON_COMMANDS = {"◀": "/prev", "▶": "/next"}
+
+
+def render(reply: Reply, *, buttons: bool = False) -> Text:
+    """The reply as rich Text: one paragraph per block, links spelled out after their text.
+
+    With `buttons`, page buttons are shown as the chat commands that press them.
+    """
     out = Text()
     for n, block in enumerate(reply.blocks):
         if n:
@@ -19,9 +25,10 @@ def render(reply: Reply) -> Text:
             out.append(span.text, style=_style(span))
             if span.link and span.link != span.text:
                 out.append(f" <{span.link}>", style="dim")
-    if reply.buttons:
+    if buttons and reply.buttons:
         out.append("\n\n")
-        out.append("   ".join(f"[{b.label}] {b.cursor}" for b in reply.buttons), style="dim")
+        labels = [f"{b.label} {BUTTON_COMMANDS.get(b.label, '')}".strip() for b in reply.buttons]
+        out.append("   ".join(labels), style="dim")
     return out
 
 

@@ -1,0 +1,481 @@
+"""The BM25 index gives exactly rank-bm25's BM25Okapi scores, before and after edits.
+
+Every expectation is computed in the test by a fresh ``rank_bm25.BM25Okapi`` over the documents
+the index should hold at that moment, so a wrong score, a wrong tie order or a stale statistic
+after an edit fails the comparison.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rank_bm25 import BM25Okapi
+
+from retrieval.index import BM25Index, IndexLoadError
+from retrieval.text import tokenize
+
+SAMPLE = Path(__file__).resolve().parents[2] / "retrieval/data/cnn-russia-ukraine-2023-05-02.txt"
+TOL = 1e-9
+
+Doc = tuple[str, list[str]]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+def sample_paragraphs() -> list[Doc]:
+    """The bundled coverage split into paragraphs, one document each."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return [(f"p{i}", tokenize(p)) for i, p in enumerate(paragraphs)]
+
+
+def generated_posts(n: int, seed: int = 20230502) -> list[Doc]:
+    """Posts made of resampled sample passages plus Zipf-distributed rare words."""
+    rng = random.Random(seed)
+    pool = [tokens for _, tokens in sample_paragraphs() if tokens]
+    zipf = np.random.default_rng(seed).zipf(1.3, size=n * 4)
+    posts = []
+    for i in range(n):
+        tokens: list[str] = []
+        for _ in range(rng.randint(1, 3)):
+            source = rng.choice(pool)
+            start = rng.randrange(len(source))
+            tokens.extend(source[start : start + rng.randint(3, 25)])
+        tokens.extend(f"w{int(z)}" for z in zipf[4 * i : 4 * i + rng.randint(0, 4)])
+        posts.append((f"post-{i}", tokens))
+    return posts
+
+
+def queries_from(docs: Sequence[Doc], n: int, seed: int = 7) -> list[list[str]]:
+    """Queries of 1–4 tokens drawn from the documents, some with unknown or repeated tokens."""
+    rng = random.Random(seed)
+    with_tokens = [tokens for _, tokens in docs if tokens]
+    queries = []
+    for i in range(n):
+        tokens = rng.choice(with_tokens)
+        query = [rng.choice(tokens) for _ in range(rng.randint(1, 4))]
+        if i % 7 == 3:
+            query.append("zzz-not-a-term")
+        if i % 11 == 5:
+            query.append(query[0])
+        queries.append(query)
+    return queries
+
+
+# ------------------------------------------------------------------------- comparison
+
+
+def expected_top(docs: Sequence[Doc], query: Sequence[str], k: int) -> list[tuple[str, float]]:
+    """Reference top-k: rank-bm25 scores, documents with a query token, earlier-added first."""
+    if not docs:
+        return []
+    bm25 = BM25Okapi([tokens for _, tokens in docs])
+    scores = bm25.get_scores(list(query))
+    wanted = set(query)
+    hits = [i for i, (_, tokens) in enumerate(docs) if wanted.intersection(tokens)]
+    hits.sort(key=lambda i: (-scores[i], i))
+    return [(docs[i][0], float(scores[i])) for i in hits[:k]]
+
+
+def assert_same_ranking(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+    """Same ids in the same order and scores within 1e-9 (ids may swap only on a 1e-9 tie)."""
+    assert len(got) == len(want), (got, want)
+    want_score = dict(want)
+    assert len({doc_id for doc_id, _ in got}) == len(got), got
+    for (got_id, got_score), (want_id, score) in zip(got, want, strict=True):
+        assert abs(got_score - score) <= TOL, (got_id, got_score, want_id, score)
+        if got_id != want_id:
+            assert got_id in want_score and abs(want_score[got_id] - score) <= TOL, (got, want)
+
+
+def assert_index_matches(index: BM25Index, docs: Sequence[Doc], queries: list[list[str]]) -> None:
+    assert len(index) == len(docs)
+    for query in queries:
+        assert_same_ranking(index.top_k(query, 10), expected_top(docs, query, 10))
+
+
+class Mirror:
+    """What the index should hold: documents in the order they were first added."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, list[str]] = {}
+
+    def upsert(self, doc_id: str, tokens: list[str]) -> None:
+        self.docs[doc_id] = tokens
+
+    def remove(self, doc_id: str) -> None:
+        self.docs.pop(doc_id, None)
+
+    def items(self) -> list[Doc]:
+        return list(self.docs.items())
+
+
+# ------------------------------------------------------------------------------ tests
+
+
+def test_top_10_matches_rank_bm25_on_the_sample_paragraphs() -> None:
+    docs = sample_paragraphs()
+    queries = [*queries_from(docs, 60), tokenize("Ukraine counteroffensive"), tokenize("Kremlin")]
+    assert_index_matches(BM25Index.build(docs), docs, queries)
+
+
+def test_top_10_matches_rank_bm25_on_5000_generated_posts() -> None:
+    docs = generated_posts(5000)
+    queries = queries_from(docs, 60)
+    assert_index_matches(BM25Index.build(docs), docs, queries)
+
+
+def test_top_10_matches_rank_bm25_when_posts_arrive_one_by_one() -> None:
+    docs = generated_posts(5000, seed=3)
+    index = BM25Index()
+    for doc_id, tokens in docs:
+        index.upsert(doc_id, tokens)
+    assert_index_matches(index, docs, queries_from(docs, 50, seed=8))
+
+
+def test_common_term_queries_match_rank_bm25() -> None:
+    docs = generated_posts(5000, seed=11)
+    counts: dict[str, int] = {}
+    for _, tokens in docs:
+        for t in set(tokens):
+            counts[t] = counts.get(t, 0) + 1
+    common = sorted(counts, key=lambda t: -counts[t])[:12]
+    queries = [[a, b] for a, b in itertools.pairwise(common)]
+    queries += [common[i : i + 4] for i in range(0, 8)]
+    queries += [[t, "w1", "w2"] for t in common[:5]]
+    assert_index_matches(BM25Index.build(docs), docs, queries)
+
+
+def test_every_score_matches_rank_bm25() -> None:
+    docs = sample_paragraphs()
+    index = BM25Index.build(docs)
+    bm25 = BM25Okapi([tokens for _, tokens in docs])
+    for query in queries_from(docs, 10, seed=1):
+        scores = bm25.get_scores(query)
+        for (doc_id, _), want in zip(docs, scores, strict=True):
+            assert abs(index.score(query, doc_id) - want) <= TOL
+
+
+def test_custom_parameters_match_rank_bm25() -> None:
+    docs = generated_posts(600, seed=5)
+    index = BM25Index.build(docs, k1=0.9, b=0.4, epsilon=0.5)
+    bm25 = BM25Okapi([tokens for _, tokens in docs], k1=0.9, b=0.4, epsilon=0.5)
+    for query in queries_from(docs, 20, seed=2):
+        scores = bm25.get_scores(query)
+        got = dict(index.top_k(query, len(docs)))
+        for doc_id, score in got.items():
+            assert abs(score - scores[int(doc_id.split("-")[1])]) <= TOL
+
+
+def test_top_k_returns_every_document_containing_a_query_token_and_no_other() -> None:
+    docs = sample_paragraphs()
+    index = BM25Index.build(docs)
+    query = tokenize("Russian drones attack Kyiv")
+    got = index.top_k(query, k=len(docs))
+    assert {doc_id for doc_id, _ in got} == {d for d, t in docs if set(query) & set(t)}
+    assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+
+
+def test_top_k_returns_at_most_k_results() -> None:
+    index = BM25Index.build(sample_paragraphs())
+    assert len(index.top_k(tokenize("Ukraine"), k=3)) == 3
+    assert index.top_k(tokenize("Ukraine"), k=0) == []
+
+
+def test_ties_go_to_the_document_added_first() -> None:
+    docs = [("c", ["x", "y"]), ("a", ["x", "y"]), ("b", ["x", "y"]), ("d", ["z"]), ("e", ["q"])]
+    index = BM25Index.build(docs)
+    assert [doc_id for doc_id, _ in index.top_k(["x"], 10)] == ["c", "a", "b"]
+    assert [doc_id for doc_id, _ in index.top_k(["x"], 2)] == ["c", "a"]
+
+
+def test_an_edited_document_keeps_its_place_among_ties() -> None:
+    index = BM25Index.build([("first", ["x"]), ("second", ["x"]), ("other", ["y", "z"])])
+    index.upsert("first", ["x", "w"])
+    index.upsert("first", ["x"])
+    assert [doc_id for doc_id, _ in index.top_k(["x"], 10)] == ["first", "second"]
+
+
+def test_a_removed_and_re_added_document_goes_behind_its_ties() -> None:
+    index = BM25Index.build([("first", ["x"]), ("second", ["x"]), ("other", ["y", "z"])])
+    index.remove("first")
+    index.upsert("first", ["x"])
+    assert [doc_id for doc_id, _ in index.top_k(["x"], 10)] == ["second", "first"]
+
+
+def test_scores_stay_exact_after_an_edit() -> None:
+    docs = sample_paragraphs()
+    index = BM25Index.build(docs)
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    edited = tokenize("Ukraine says Russian drones hit Kyiv overnight; Kremlin denies it")
+    index.upsert("p20", edited)
+    mirror.upsert("p20", edited)
+    queries = [*queries_from(docs, 30, seed=4), tokenize("Kremlin drones overnight")]
+    assert_index_matches(index, mirror.items(), queries)
+
+
+def test_scores_stay_exact_after_removals() -> None:
+    docs = sample_paragraphs()
+    index = BM25Index.build(docs)
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, _ in docs[::3]:
+        index.remove(doc_id)
+        mirror.remove(doc_id)
+    assert_index_matches(index, mirror.items(), queries_from(docs, 30, seed=9))
+
+
+def test_random_upserts_edits_and_removes_match_a_fresh_bm25() -> None:
+    """A long mixed sequence, checked along the way, including across delta merges."""
+    rng = random.Random(42)
+    pool = generated_posts(800, seed=21)
+    index = BM25Index()
+    index._MERGE_MIN = 64  # merge often, so that merged and unmerged states are both checked
+    mirror = Mirror()
+    queries = queries_from(pool, 12, seed=6)
+    for step in range(1200):
+        doc_id = f"d{rng.randrange(300)}"
+        if rng.random() < 0.2:
+            index.remove(doc_id)
+            mirror.remove(doc_id)
+        else:
+            tokens = rng.choice(pool)[1]
+            index.upsert(doc_id, tokens)
+            mirror.upsert(doc_id, tokens)
+        if step % 150 == 149:
+            assert_index_matches(index, mirror.items(), queries)
+    assert_index_matches(index, mirror.items(), queries)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["upsert", "upsert", "remove"]),
+            st.integers(0, 7),
+            st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f"]), max_size=6),
+        ),
+        max_size=30,
+    ),
+    st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]), max_size=4),
+)
+def test_any_edit_sequence_on_a_tiny_vocabulary_matches_a_fresh_bm25(
+    operations: list[tuple[str, int, list[str]]], query: list[str]
+) -> None:
+    """Tiny vocabularies make negative idfs and a moving epsilon floor the common case."""
+    index = BM25Index()
+    index._MERGE_MIN = 4
+    mirror = Mirror()
+    for op, n, tokens in operations:
+        if op == "upsert":
+            index.upsert(f"d{n}", tokens)
+            mirror.upsert(f"d{n}", tokens)
+        else:
+            index.remove(f"d{n}")
+            mirror.remove(f"d{n}")
+    docs = mirror.items()
+    if docs and any(docs_tokens for _, docs_tokens in docs):
+        assert_same_ranking(index.top_k(query, 5), expected_top(docs, query, 5))
+    else:
+        assert index.top_k(query, 5) == []
+
+
+def test_the_epsilon_floor_follows_the_average_idf_as_documents_change() -> None:
+    docs: list[Doc] = [("a", ["x", "y"]), ("b", ["x", "z"]), ("c", ["x"]), ("d", ["w", "x"])]
+    index = BM25Index.build(docs)
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    queries = [["x"], ["x", "y"], ["w", "x", "z"]]
+    assert_index_matches(index, mirror.items(), queries)  # "x" in every document: idf < 0
+    edits: list[Doc] = [("c", ["x", "s"]), ("e", ["v", "u"]), ("f", ["v"]), ("a", ["y"])]
+    for doc_id, tokens in [*edits, ("b", ["x", "r", "r"]), ("g", ["u", "t"])]:
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+        assert_index_matches(index, mirror.items(), queries)
+    index.remove("d")
+    mirror.remove("d")
+    assert_index_matches(index, mirror.items(), queries)
+
+
+def test_repeated_query_tokens_count_once_per_occurrence() -> None:
+    docs = sample_paragraphs()
+    index = BM25Index.build(docs)
+    once = index.top_k(["ukrain", "kremlin"], 10)
+    twice = index.top_k(["ukrain", "ukrain", "kremlin"], 10)
+    assert once != twice
+    assert_same_ranking(twice, expected_top(docs, ["ukrain", "ukrain", "kremlin"], 10))
+
+
+def test_unknown_query_tokens_contribute_nothing() -> None:
+    docs = sample_paragraphs()
+    index = BM25Index.build(docs)
+    assert index.top_k(["ukrain", "qqqq"], 10) == index.top_k(["ukrain"], 10)
+    assert index.top_k(["qqqq"], 10) == []
+    assert index.score(["qqqq"], "p5") == 0.0
+
+
+def test_empty_index_and_empty_query_return_nothing() -> None:
+    assert BM25Index().top_k(["x"], 10) == []
+    assert BM25Index.build([]).top_k(["x"], 10) == []
+    assert BM25Index.build(sample_paragraphs()).top_k([], 10) == []
+    only_empty = BM25Index.build([("a", []), ("b", [])])
+    assert only_empty.top_k(["x"], 10) == []
+    assert len(only_empty) == 2
+
+
+def test_empty_documents_count_towards_the_average_length() -> None:
+    docs: list[Doc] = [("a", []), ("b", ["x", "y", "y"]), ("c", ["y", "z"]), ("d", [])]
+    index = BM25Index.build(docs)
+    assert_index_matches(index, docs, [["y"], ["x", "z"], ["z", "y", "q"]])
+
+
+def test_removing_every_document_empties_the_results() -> None:
+    index = BM25Index.build([("a", ["x"]), ("b", ["x", "y"])])
+    index.remove("a")
+    index.remove("b")
+    assert len(index) == 0
+    assert index.top_k(["x"], 10) == []
+
+
+def test_removing_an_absent_id_does_nothing() -> None:
+    index = BM25Index.build([("a", ["x"])])
+    index.remove("nope")
+    index.remove("a")
+    index.remove("a")
+    assert len(index) == 0
+
+
+def test_len_and_contains_follow_upserts_and_removes() -> None:
+    index = BM25Index()
+    index.upsert("a", ["x"])
+    index.upsert("b", ["y"])
+    index.upsert("a", ["z"])
+    assert len(index) == 2
+    assert "a" in index and "b" in index and "c" not in index and 3 not in index
+    index.remove("a")
+    assert len(index) == 1 and "a" not in index
+
+
+def test_score_of_an_unknown_document_raises_key_error() -> None:
+    with pytest.raises(KeyError):
+        BM25Index.build([("a", ["x"])]).score(["x"], "b")
+
+
+def test_build_with_a_repeated_id_keeps_the_last_tokens_at_the_first_position() -> None:
+    index = BM25Index.build([("a", ["x"]), ("b", ["x"]), ("a", ["x", "y"]), ("c", ["q"])])
+    docs: list[Doc] = [("a", ["x", "y"]), ("b", ["x"]), ("c", ["q"])]
+    assert_index_matches(index, docs, [["x"], ["y"], ["x", "y"]])
+
+
+def test_save_and_load_round_trip_exactly(tmp_path: Path) -> None:
+    docs = generated_posts(1500, seed=13)
+    index = BM25Index.build(docs, k1=1.2, b=0.7, epsilon=0.3)
+    for doc_id, tokens in generated_posts(40, seed=14):
+        index.upsert(doc_id, tokens)  # edits in the delta are saved too
+    index.remove("post-7")
+    index.save(tmp_path / "idx")
+    loaded = BM25Index.load(tmp_path / "idx")
+    assert len(loaded) == len(index)
+    got, want = loaded.stats(), index.stats()
+    assert (got.documents, got.terms, got.postings) == (want.documents, want.terms, want.postings)
+    assert got.built_at == want.built_at
+    for query in queries_from(docs, 30, seed=15):
+        assert loaded.top_k(query, 10) == index.top_k(query, 10)
+        assert loaded.score(query, "post-3") == index.score(query, "post-3")
+
+
+def test_a_loaded_index_keeps_accepting_edits(tmp_path: Path) -> None:
+    docs = sample_paragraphs()
+    BM25Index.build(docs).save(tmp_path)
+    index = BM25Index.load(tmp_path)
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in [("new", tokenize("Kremlin denies drone attack")), ("p3", ["kremlin"])]:
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index.remove("p4")
+    mirror.remove("p4")
+    assert_index_matches(index, mirror.items(), [*queries_from(docs, 20), ["kremlin", "drone"]])
+
+
+def test_saving_again_replaces_the_index_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    BM25Index.build([("a", ["x"])]).save(tmp_path)
+    BM25Index.build([("b", ["y"]), ("c", ["y"])]).save(tmp_path)
+    loaded = BM25Index.load(tmp_path)
+    assert len(loaded) == 2 and "b" in loaded and "a" not in loaded
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("gen-")) == [
+        "manifest.json"
+    ]
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("gen-")]) == 1
+
+
+def test_save_and_load_an_empty_index(tmp_path: Path) -> None:
+    BM25Index().save(tmp_path)
+    loaded = BM25Index.load(tmp_path)
+    assert len(loaded) == 0 and loaded.top_k(["x"], 10) == []
+
+
+def test_loading_a_missing_index_raises_index_load_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexLoadError):
+        BM25Index.load(tmp_path / "nothing-here")
+
+
+def test_loading_a_corrupt_manifest_raises_index_load_error(tmp_path: Path) -> None:
+    BM25Index.build([("a", ["x"])]).save(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexLoadError):
+        BM25Index.load(tmp_path)
+
+
+def test_loading_an_index_with_a_missing_array_raises_index_load_error(tmp_path: Path) -> None:
+    BM25Index.build([("a", ["x"]), ("b", ["y"])]).save(tmp_path)
+    generation = json.loads((tmp_path / "manifest.json").read_text())["generation"]
+    next((tmp_path / generation).glob("*.npy")).unlink()
+    with pytest.raises(IndexLoadError):
+        BM25Index.load(tmp_path)
+
+
+def test_loading_an_index_with_a_truncated_array_raises_index_load_error(tmp_path: Path) -> None:
+    BM25Index.build(sample_paragraphs()).save(tmp_path)
+    generation = json.loads((tmp_path / "manifest.json").read_text())["generation"]
+    for array in (tmp_path / generation).glob("*.npy"):
+        array.write_bytes(array.read_bytes()[:-8])
+        with pytest.raises(IndexLoadError):
+            BM25Index.load(tmp_path)
+        break
+
+
+def test_loading_mismatched_ids_raises_index_load_error(tmp_path: Path) -> None:
+    BM25Index.build([("a", ["x"]), ("b", ["y"])]).save(tmp_path)
+    generation = json.loads((tmp_path / "manifest.json").read_text())["generation"]
+    (tmp_path / generation / "ids.json").write_text('["a"]', encoding="utf-8")
+    with pytest.raises(IndexLoadError):
+        BM25Index.load(tmp_path)
+
+
+def test_stats_count_documents_terms_and_postings() -> None:
+    index = BM25Index.build([("a", ["x", "y", "x"]), ("b", ["y"]), ("c", [])])
+    stats = index.stats()
+    assert (stats.documents, stats.terms, stats.postings) == (3, 2, 3)
+    assert stats.memory_bytes > 0
+    assert stats.built_at is not None and stats.built_at.tzinfo is not None
+    index.upsert("d", ["z"])
+    index.remove("a")
+    stats = index.stats()
+    assert (stats.documents, stats.terms, stats.postings) == (3, 2, 2)
+    assert BM25Index().stats().built_at is None

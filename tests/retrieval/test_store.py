@@ -1,0 +1,79 @@
+"""The SQLite store and the library that keeps the index in step with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from retrieval.library import Library
+from retrieval.sources import Parsed
+from retrieval.store import Store, StoreError
+
+
+def test_database_is_in_wal_mode(library: Library) -> None:
+    assert library.store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reimporting_the_same_coverage_adds_nothing(library: Library, sample: Parsed) -> None:
+    report = library.ingest(sample)
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 19)
+    assert library.store.count_posts() == 19
+    assert len(library.index) == 19
+
+
+def test_first_import_counts_every_post_as_added(db_path: Path, sample: Parsed) -> None:
+    lib = Library(db_path)
+    report = lib.ingest(sample)
+    assert (report.added, report.updated, report.unchanged) == (19, 0, 0)
+    lib.close()
+
+
+def test_an_edited_post_replaces_the_old_version_in_store_and_index(
+    library: Library, sample: Parsed
+) -> None:
+    tinder = sample.posts[2]
+    edited = dataclasses.replace(
+        tinder, body=(*tinder.body, "Bumble said it would also leave the Russian market.")
+    )
+    posts = [edited if p.post_id == tinder.post_id else p for p in sample.posts]
+    report = library.ingest(Parsed(sample.coverage, posts))
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 18)
+    assert library.store.count_posts() == 19
+    stored = library.store.posts([tinder.post_id])[tinder.post_id]
+    assert stored.body[-1].startswith("Bumble said")
+    hits = library.searcher.search("Bumble", limit=3).hits
+    assert [hit.post.post_id for hit in hits] == [tinder.post_id]
+
+
+def test_index_is_rebuilt_from_the_store_at_start(library: Library, db_path: Path) -> None:
+    library.close()
+    reopened = Library(db_path)
+    assert len(reopened.index) == 19
+    assert reopened.searcher.search("Tinder", limit=1).hits[0].post.title.startswith("Owner of")
+    reopened.close()
+
+
+def test_latest_is_newest_first_by_page_position(library: Library) -> None:
+    latest = library.store.latest(3)
+    assert [p.position for p in latest] == [0, 1, 2]
+
+
+def test_a_database_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "liveblog.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store(bad)
+
+
+def test_a_failed_import_leaves_stored_posts_untouched(library: Library, sample: Parsed) -> None:
+    broken = dataclasses.replace(sample.posts[0], body=("changed",))
+    library.store.db.execute(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON posts BEGIN SELECT RAISE(ABORT, 'no'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        library.ingest(Parsed(sample.coverage, [broken, *sample.posts[1:]]))
+    stored = library.store.posts([sample.posts[0].post_id])[sample.posts[0].post_id]
+    assert stored.body == sample.posts[0].body
