@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.formatting import show_time
 from bot.reply import Block, Button, Reply, ResultItem, Span
@@ -22,6 +24,8 @@ from retrieval.text import sentences
 
 ASK_HITS = 3
 SEARCH_PAGE = 5
+INLINE_PAGE = 10
+INLINE_MAX_OFFSET = 200
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
 QUESTION_MAX = 1000
@@ -32,6 +36,7 @@ HELP = (
     "“What did NATO say about fighting vehicles?”.",
     "/search WORDS — a ranked list of matching posts, 5 a page (◀ ▶ to page)",
     "/latest [N] — the N newest posts (default 5, at most 20)",
+    "/timezone Area/City — show times in your timezone, e.g. /timezone Europe/Kyiv",
     "/start — what coverage is loaded",
     "/help — this message",
 )
@@ -42,6 +47,20 @@ class ChatPrefs:
     """What a chat chose: the timezone its times are shown in."""
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class InlineItem:
+    """One inline-mode result: its data for the result list and the message it sends."""
+
+    result: ResultItem
+    message: Reply
+
+
+@dataclass(frozen=True)
+class InlineAnswer:
+    items: tuple[InlineItem, ...]
+    next_offset: str
 
 
 class SearchSessions(Protocol):
@@ -220,6 +239,57 @@ class Answers:
         items = tuple(_item(post, gist(post), None) for post in posts)
         return Reply(tuple(blocks), results=items)
 
+    def timezone(self, args: str, prefs: ChatPrefs, save: Callable[[str], None]) -> Reply:
+        """/timezone [Area/City]: show or change the zone this chat's times are shown in."""
+        name = args.strip()
+        if not name:
+            return Reply(
+                (
+                    Block.of(
+                        f"Times are shown in {prefs.timezone.key}. "
+                        "Change it with /timezone Area/City, e.g. /timezone Europe/Kyiv"
+                    ),
+                ),
+                kind="info",
+            )
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return _invalid(
+                f"I don't know the timezone “{name[:40]}”. Use an IANA name such as "
+                "Europe/Kyiv or America/New_York."
+            )
+        save(zone.key)
+        now = datetime.now(zone)
+        return Reply(
+            (
+                Block.of(
+                    f"Times are now shown in {zone.key} (it is {now:%H:%M} {now.tzname()} there)."
+                ),
+            ),
+            kind="info",
+        )
+
+    def inline(self, query: str, offset: str, prefs: ChatPrefs) -> InlineAnswer:
+        """Inline mode: 10 hits a page (`offset` as Telegram hands it back); no query → latest."""
+        start = int(offset) if offset.isdigit() else 0
+        if start >= INLINE_MAX_OFFSET or len(query) > QUESTION_MAX:
+            return InlineAnswer((), "")
+        if query.strip():
+            result = self.library.searcher.search(query, limit=INLINE_PAGE, offset=start)
+            pairs = [(hit.post, hit.excerpt.text, _hit_blocks(hit, prefs)) for hit in result.hits]
+            total = result.total
+        else:
+            posts = self.library.store.latest(INLINE_PAGE, start)
+            pairs = [(post, gist(post), _post_blocks(post, gist(post), prefs)) for post in posts]
+            total = start + len(posts) + (1 if len(posts) == INLINE_PAGE else 0)
+        items = tuple(
+            InlineItem(_item(post, text, None), Reply(tuple(blocks)))
+            for post, text, blocks in pairs
+        )
+        more = start + len(items) < min(total, INLINE_MAX_OFFSET) and len(items) == INLINE_PAGE
+        return InlineAnswer(items, str(start + len(items)) if more else "")
+
 
 def gist(post: Post) -> str:
     """The post's first sentence: what a reader needs to decide whether to open it."""
@@ -263,6 +333,18 @@ def _hit_blocks(hit: Hit, prefs: ChatPrefs, number: int | None = None) -> list[B
         *([f"{number}. "] if number is not None else []), Span(post.title, "bold", post.url)
     )
     return [title, Block.of(" · ".join(attribution), joined=True), Block(_excerpt_spans(hit), True)]
+
+
+def _post_blocks(post: Post, text: str, prefs: ChatPrefs) -> list[Block]:
+    """A post shown without a query: title, attribution, gist."""
+    attribution = [show_time(post.published, prefs.timezone), post.source]
+    if post.authors:
+        attribution.append("by " + ", ".join(post.authors))
+    return [
+        Block.of(Span(post.title, "bold", post.url)),
+        Block.of(" · ".join(attribution), joined=True),
+        Block.of(Span(text, "italic"), joined=True),
+    ]
 
 
 def _excerpt_spans(hit: Hit) -> tuple[Span, ...]:
