@@ -19,7 +19,7 @@ from bot.answers import LATEST_DEFAULT, Answers, ChatPrefs
 from bot.render_text import render
 from bot.reply import Reply
 from bot.settings import ConfigError, Settings, load_settings
-from retrieval.importing import bundled_sample, parse_content, read_location
+from retrieval.importing import FORMATS, bundled_sample, parse_content, read_location
 from retrieval.library import Library
 from retrieval.sources import SourceError
 from retrieval.store import StoreError
@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     latest = commands.add_parser("latest", help="the N newest posts")
     latest.add_argument("count", nargs="?", type=_positive, default=LATEST_DEFAULT)
     latest.add_argument("--json", action="store_true")
-    importer = commands.add_parser("import", help="import coverage from a file")
-    importer.add_argument("location", metavar="PATH")
+    importer = commands.add_parser("import", help="import coverage from a file or URL")
+    importer.add_argument("location", metavar="PATH-or-URL")
+    importer.add_argument("--format", choices=FORMATS, help="skip format detection")
     stats = commands.add_parser("stats", help="coverages, posts, index size")
     stats.add_argument("--json", action="store_true")
     return parser
@@ -108,7 +109,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if command == "latest":
             return _emit(answers.latest(args.count, prefs), args.json)
         if command == "import":
-            report = library.ingest(read_location(args.location))
+            report = library.ingest_all(read_location(args.location, args.format))
             for line in report.notes + report.rejected:
                 print(line)
             print(report.summary())
@@ -161,7 +162,7 @@ def _stats(library: Library, as_json: bool) -> int:
 def ensure_sample(library: Library) -> None:
     """A fresh database gets the bundled sample, so there is always something to ask about."""
     if library.store.is_empty():
-        report = library.ingest(parse_content(bundled_sample(), origin="bundled sample"))
+        report = library.ingest_all(parse_content(bundled_sample(), origin="bundled sample"))
         log.info("imported the bundled sample coverage: %s", report.summary())
 
 

@@ -30,5 +30,18 @@ class Library:
         report.notes.extend(parsed.notes)
         return report
 
+    def ingest_all(self, parsed: list[Parsed]) -> ImportReport:
+        """Ingest several parsed coverages (a JSON Lines archive) as one report."""
+        total = ImportReport()
+        for one in parsed:
+            report = self.ingest(one)
+            total.added += report.added
+            total.updated += report.updated
+            total.unchanged += report.unchanged
+            total.rejected.extend(r for r in report.rejected if r not in total.rejected)
+            total.notes.extend(n for n in report.notes if n not in total.notes)
+            total.changed_posts.extend(report.changed_posts)
+        return total
+
     def close(self) -> None:
         self.store.close()

@@ -19,7 +19,8 @@ def sample_text() -> str:
 
 @pytest.fixture(scope="session")
 def sample() -> Parsed:
-    return parse_content(bundled_sample(), origin="bundled sample")
+    (parsed,) = parse_content(bundled_sample(), origin="bundled sample")
+    return parsed
 
 
 @pytest.fixture

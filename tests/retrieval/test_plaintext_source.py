@@ -124,7 +124,7 @@ def test_an_edited_post_keeps_its_id_but_changes_its_fingerprint(sample_text: st
         (b"   \n\n  ", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
         (bytes(range(256)) * 4, "binary"),
-        (b"<!DOCTYPE html><html><body><h1>News</h1></body></html>", "HTML"),
+        (b"<!DOCTYPE html><html><body><h1>News</h1></body></html>", "no LiveBlogPosting"),
         (b"Just some notes\n\nwith no header line.\n", "first line"),
         (b"May 2, 2023 - Russia-Ukraine news | CNN\n\n24 Posts\n\nAll prose here.\n", "headlines"),
         (b"Someday - Russia-Ukraine news | CNN\n\nHeadline\n\nBody.\n", "date"),
