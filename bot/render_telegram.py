@@ -47,6 +47,9 @@ def to_html(spans: Iterable[Span]) -> str:
     out = []
     for span in spans:
         text = html.escape(span.text, quote=False)
+        if not span.text.strip():  # formatting blank text would only spend entities
+            out.append(text)
+            continue
         tag = _TAGS.get(span.style)
         if tag:
             text = f"<{tag}>{text}</{tag}>"

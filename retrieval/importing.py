@@ -9,8 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from retrieval.fetch import fetch
-from retrieval.sources import Parsed, SourceError, feed, jsonl, liveblog_html, plaintext
+from retrieval.sources import Parsed, SourceError, plaintext
 from retrieval.sources.detect import Format, decode, detect_format
 
 SAMPLE_NAME = "cnn-russia-ukraine-2023-05-02.txt"
@@ -29,6 +28,8 @@ def is_url(location: str) -> bool:
 def read_location(location: str, fmt: Format | None = None) -> list[Parsed]:
     """Parse the coverage at a path or URL; every failure is a `SourceError` with one line."""
     if is_url(location):
+        from retrieval.fetch import fetch  # httpx is only needed for URLs
+
         result = fetch(location)
         return parse_content(
             result.content,
@@ -68,10 +69,18 @@ def parse_content(
     name = Path(origin).name if origin and not is_url(origin) else None
     fmt = fmt or detect_format(content, content_type, name)
     url = origin if origin and is_url(origin) else None
+    # Importers load their parsers (lxml, trafilatura, feedparser) only when they are needed,
+    # so the CLI starts quickly for the plain-text sample.
     if fmt == "liveblog_html":
+        from retrieval.sources import liveblog_html
+
         return [liveblog_html.parse(content, url=url)]
     if fmt == "feed":
+        from retrieval.sources import feed
+
         return [feed.parse(content, url=url)]
     if fmt == "jsonl":
+        from retrieval.sources import jsonl
+
         return jsonl.parse_all(decode(content, charset, what=name or "the content"), origin=origin)
     return [plaintext.parse(decode(content, charset, what=name or "the content"), origin=origin)]

@@ -7,9 +7,11 @@ fixture fails with a message that says what to install.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.e2e.bot_process import BotProcess
 from tests.e2e.emulator import Emulator, TelegramChat, TelegramUser, new_bot_token
 
 
@@ -48,3 +50,20 @@ def tg_group(emulator: Emulator, bot_token: str) -> Callable[..., TelegramChat]:
         return emulator.group(bot_token, title=title, supergroup=supergroup, chat_id=chat_id)
 
     return make
+
+
+@pytest.fixture
+def start_bot(
+    emulator: Emulator, bot_token: str, tmp_path: Path
+) -> Iterator[Callable[..., BotProcess]]:
+    """Start `liveblog-bot run` for this test's token: start_bot(env={...}, database=path)."""
+    started: list[BotProcess] = []
+
+    def start(*, env: dict[str, str] | None = None, database: Path | None = None) -> BotProcess:
+        bot = BotProcess(emulator, bot_token, database or tmp_path / "bot.db", env)
+        started.append(bot)
+        return bot.start()
+
+    yield start
+    for bot in started:
+        bot.close()
