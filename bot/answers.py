@@ -37,6 +37,9 @@ HELP = (
     "/search WORDS — a ranked list of matching posts, 5 a page (◀ ▶ to page)",
     "/latest [N] — the N newest posts (default 5, at most 20)",
     "/timezone Area/City — show times in your timezone, e.g. /timezone Europe/Kyiv",
+    "/digest — what is new since this chat's last digest",
+    "/subscribe [HH:MM] [Area/City] — a daily digest here (in groups: administrators)",
+    "/unsubscribe, /subscription — stop it, or see when the next one comes",
     "/start — what coverage is loaded",
     "/help — this message",
 )
@@ -254,7 +257,7 @@ class Answers:
             )
         try:
             zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
             return _invalid(
                 f"I don't know the timezone “{name[:40]}”. Use an IANA name such as "
                 "Europe/Kyiv or America/New_York."

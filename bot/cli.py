@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--format", choices=FORMATS, help="skip format detection")
     stats = commands.add_parser("stats", help="coverages, posts, index size")
     stats.add_argument("--json", action="store_true")
+    backup = commands.add_parser("backup", help="consistent copy of the database, also live")
+    backup.add_argument("path", metavar="PATH", help="file to write (not an existing one)")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    commands.add_parser("check", help="one line per health check; exit 0 only when all pass")
     return parser
 
 
@@ -90,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    if command in ("backup", "check"):  # before Library(): they never create or index a database
+        return _operate(command, args, settings)
     library = Library(settings.database)
     try:
         answers = Answers(library)
@@ -119,6 +125,26 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"unknown command {command!r}")
     finally:
         library.close()
+
+
+def _operate(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    """`backup` and `check` (bot/operations.py): one line per result."""
+    from pathlib import Path
+
+    from bot.operations import OperationError, backup, run_checks
+
+    if command == "check":
+        checks = run_checks(settings)
+        for check in checks:
+            print(check.line())
+        return EXIT_OK if all(c.ok for c in checks) else EXIT_INTERNAL
+    try:
+        done = backup(settings.database, Path(args.path), force=args.force)
+    except OperationError as exc:
+        print(f"liveblog-bot: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    print(f"backed up {done.posts} posts to {done.path} ({done.size:,} bytes, integrity ok)")
+    return EXIT_OK
 
 
 def _emit(reply: Reply, as_json: bool) -> int:

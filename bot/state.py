@@ -35,14 +35,14 @@ class ChatState:
         ).fetchone()
         try:
             return ZoneInfo(row[0] if row else self.default_timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             return ZoneInfo("UTC")
 
     def set_timezone(self, chat_id: int, zone: str) -> ZoneInfo:
         """Persist a chat's timezone; raises ValueError for a name that is not an IANA zone."""
         try:
             tz = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(zone) from None
         with self.db.conn:
             self.db.table("chat_prefs").upsert({"chat_id": chat_id, "timezone": zone}, pk="chat_id")

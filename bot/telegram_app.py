@@ -38,10 +38,13 @@ from telegram.ext import (
 )
 
 from bot.answers import Answers, ChatPrefs
+from bot.digests import DigestService
 from bot.render_telegram import render_messages
 from bot.reply import Reply
 from bot.settings import ConfigError, Settings
 from bot.state import ChatState
+from bot.subscriptions import Subscriptions
+from bot.telegram_digests import DigestCommands, DigestJobs
 from retrieval.library import Library
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,10 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("search", "Ranked list of posts matching words"),
     BotCommand("latest", "The newest posts: /latest 5"),
+    BotCommand("digest", "What is new since the last digest"),
+    BotCommand("subscribe", "Daily digest here: /subscribe 08:00 Europe/Kyiv"),
+    BotCommand("unsubscribe", "Stop the daily digest"),
+    BotCommand("subscription", "When the next digest comes"),
     BotCommand("timezone", "Show times in your timezone: /timezone Europe/Kyiv"),
     BotCommand("start", "What coverage is loaded"),
     BotCommand("help", "What I can do"),
@@ -81,10 +88,13 @@ class FloodGuard:
 class TelegramBot:
     """Handlers sharing one answer core, chat state and flood guard."""
 
-    def __init__(self, answers: Answers, state: ChatState, guard: FloodGuard) -> None:
+    def __init__(
+        self, answers: Answers, state: ChatState, guard: FloodGuard, digests: DigestCommands
+    ) -> None:
         self.answers = answers
         self.state = state
         self.guard = guard
+        self.digests = digests
 
     def prefs(self, chat_id: int | None) -> ChatPrefs:
         if chat_id is None:
@@ -126,6 +136,27 @@ class TelegramBot:
             self.state.set_timezone(chat.id, zone)
 
         await self._reply(update, self.answers.timezone(args, self._prefs(update), save))
+
+    async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Start or change the chat's daily digest (administrators only in groups)."""
+        await self._reply(update, await self.digests.subscribe(update, context))
+
+    async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stop the chat's daily digest."""
+        await self._reply(update, await self.digests.unsubscribe(update, context))
+
+    async def subscription(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Show the chat's digest settings."""
+        await self._reply(update, await self.digests.subscription(update, context))
+
+    async def digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The digest now: what is new since this chat's last one."""
+        chat = update.effective_chat
+        if chat is None or await self._flooded(update):
+            return
+        out = self.digests.digest(chat.id)
+        await self._reply(update, out.reply)
+        self.digests.jobs.service.sent(out)
 
     async def question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain text in a private chat, or a mention/reply in a group: answer with quotes."""
@@ -299,13 +330,25 @@ def build_application(
         raise ConfigError("LIVEBLOG_TELEGRAM_TOKEN: required to run the Telegram bot")
     token = settings.telegram_token.get_secret_value()
     state = ChatState(library.store.db, settings.timezone)
-    bot = TelegramBot(Answers(library, state), state, FloodGuard(settings.flood_limit))
+    subscriptions = Subscriptions(library.store.db)
+    jobs = DigestJobs(DigestService(library.store, subscriptions), subscriptions)
+
+    def prefs_of(chat_id: int) -> ChatPrefs:
+        return ChatPrefs(state.timezone(chat_id))
+
+    bot = TelegramBot(
+        Answers(library, state),
+        state,
+        FloodGuard(settings.flood_limit),
+        DigestCommands(jobs, prefs_of),
+    )
     addressed = _AddressedToBot()
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         me = await app.bot.get_me()
         addressed.username, addressed.bot_id = me.username, me.id
         await app.bot.set_my_commands(COMMANDS)
+        jobs.restore(app)
         log.info("bot @%s ready", me.username)
 
     root = settings.telegram_api_url
@@ -325,6 +368,10 @@ def build_application(
     app.add_handler(CommandHandler("search", bot.search))
     app.add_handler(CommandHandler("latest", bot.latest))
     app.add_handler(CommandHandler("timezone", bot.timezone))
+    app.add_handler(CommandHandler("subscribe", bot.subscribe))
+    app.add_handler(CommandHandler("unsubscribe", bot.unsubscribe))
+    app.add_handler(CommandHandler("subscription", bot.subscription))
+    app.add_handler(CommandHandler("digest", bot.digest))
     app.add_handler(CallbackQueryHandler(bot.page))
     app.add_handler(InlineQueryHandler(bot.inline))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, bot.question))
@@ -342,18 +389,10 @@ def run_bot(settings: Settings, library: Library) -> None:
     if settings.telegram_webhook_url:
         if settings.telegram_webhook_secret is None:
             raise ConfigError("LIVEBLOG_TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
-        from urllib.parse import urlparse
+        # Our own ASGI server, not PTB's run_webhook: it adds /healthz and request limits.
+        from bot.webhook_server import run_webhook
 
-        app.run_webhook(
-            listen=settings.telegram_webhook_listen,
-            port=settings.telegram_webhook_port,
-            url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
-            webhook_url=settings.telegram_webhook_url,
-            secret_token=settings.telegram_webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
+        run_webhook(app, settings)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     log.info("stopped")
-
-
