@@ -184,7 +184,7 @@ def test_digest_on_demand_lists_new_posts_and_then_says_nothing_new(
     fresh_db: Path,
 ) -> None:
     start_bot(database=fresh_db)
-    group, admin_id = _admin_group(emulator, tg_group, bot_token)
+    group, _ = _admin_group(emulator, tg_group, bot_token)
     member = group.member(first_name="Ira")
     member.send_command("/digest")
     (digest,) = group.wait_for_replies(1, timeout=10)
