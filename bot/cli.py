@@ -180,7 +180,8 @@ def _stats(library: Library, as_json: bool) -> int:
     print(f"posts: {data['posts']}")
     print(
         f"index: {index.documents} documents, {index.terms} terms, {index.postings} postings, "
-        f"{index.memory_bytes / 1e6:.1f} MB"
+        f"{index.memory_bytes / 1e6:.1f} MB in memory, built "
+        f"{index.built_at.isoformat(timespec='seconds') if index.built_at else 'never'}"
     )
     return EXIT_OK
 

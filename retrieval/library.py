@@ -1,31 +1,85 @@
-"""The store and its BM25 index kept in step: the one object the answer core talks to."""
+"""The store and its BM25 index kept in step: the one object the answer core talks to.
+
+The index is saved beside the database (`liveblog.db.index/`) with the store generation it was
+built at. At start a saved index whose generation matches is loaded (seconds, even for a large
+archive); otherwise it is rebuilt from the store. It is saved again after imports and on close,
+so a crash costs one rebuild, never a wrong answer.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.index import BM25Index
+from retrieval.index import BM25Index, IndexLoadError, tokenize_many
 from retrieval.search import Searcher
 from retrieval.sources import Parsed
 from retrieval.store import ImportReport, Store
 from retrieval.text import tokenize
 
+log = logging.getLogger(__name__)
+_STAMP = "library.json"
+
 
 class Library:
-    """Coverage on disk plus the in-memory index built from it at start."""
+    """Coverage on disk plus its index, loaded or rebuilt at start."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, *, persist_index: bool = True) -> None:
         self.store = Store(database)
-        self.index = BM25Index.build(
-            (post.post_id, tokenize(post.text)) for post in self.store.iter_posts()
-        )
+        self.index_dir = database.with_name(database.name + ".index") if persist_index else None
+        self.index = self._open_index()
         self.searcher = Searcher(self.store, self.index)
+        self._dirty = False
+
+    def _open_index(self) -> BM25Index:
+        generation = self.store.generation()
+        if self.index_dir is not None and self._saved_generation() == generation:
+            try:
+                index = BM25Index.load(self.index_dir)
+                if len(index) == self.store.count_posts():
+                    return index
+            except IndexLoadError as exc:
+                log.warning("rebuilding the index: %s", exc)
+        ids: list[str] = []
+
+        def texts() -> Iterator[str]:
+            for post in self.store.iter_posts():  # streamed: the archive never sits in memory
+                ids.append(post.post_id)
+                yield post.text
+
+        index = BM25Index.build((ids[n], terms) for n, terms in enumerate(tokenize_many(texts())))
+        self._save(index, generation)
+        return index
+
+    def _saved_generation(self) -> int | None:
+        assert self.index_dir is not None
+        try:
+            stamp = json.loads((self.index_dir / _STAMP).read_text(encoding="utf-8"))
+            return int(stamp["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _save(self, index: BM25Index, generation: int) -> None:
+        """Save the index, then stamp it; a crash between the two only forces a rebuild."""
+        if self.index_dir is None:
+            return
+        try:
+            index.save(self.index_dir)
+            tmp = self.index_dir / f"{_STAMP}.tmp"
+            tmp.write_text(json.dumps({"generation": generation}), encoding="utf-8")
+            os.replace(tmp, self.index_dir / _STAMP)
+        except OSError as exc:
+            log.warning("could not save the index beside the database: %s", exc)
 
     def ingest(self, parsed: Parsed) -> ImportReport:
         """Store parsed coverage, then index what was added or edited (never half of it)."""
         report = self.store.upsert(parsed.coverage, parsed.posts)
         for post in report.changed_posts:
             self.index.upsert(post.post_id, tokenize(post.text))
+        self._dirty = self._dirty or bool(report.changed_posts)
         report.rejected.extend(parsed.rejected)
         report.notes.extend(parsed.notes)
         return report
@@ -43,5 +97,12 @@ class Library:
             total.changed_posts.extend(report.changed_posts)
         return total
 
+    def save_index(self) -> None:
+        """Persist the index if anything changed since it was last saved."""
+        if self._dirty:
+            self._save(self.index, self.store.generation())
+            self._dirty = False
+
     def close(self) -> None:
+        self.save_index()
         self.store.close()

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from retrieval.models import Coverage, Post, Timestamp
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(Exception):
@@ -114,7 +114,23 @@ class Store:
                 self.db.table("posts").create_index(
                     ["sort_key", "coverage_id", "position"], if_not_exists=True
                 )
+                self.db.execute("PRAGMA user_version = 1")
+        if version < 2:
+            with self.db.conn:
+                # A counter bumped by every write to posts, so a saved index can tell whether
+                # it still matches the store it was built from.
+                self.db.table("meta").create(
+                    {"key": str, "value": str}, pk="key", if_not_exists=True
+                )
+                self.db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0')"
+                )
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def generation(self) -> int:
+        """Changes with every write to the posts: a saved index built at another one is stale."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
 
     @property
     def schema_version(self) -> int:
@@ -152,6 +168,9 @@ class Store:
             self.db.table("coverages").upsert(_coverage_record(coverage, now), pk="coverage_id")
             if records:
                 self.db.table("posts").upsert_all(records, pk="post_id")
+                self.db.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                )
         return report
 
     # -- reading ------------------------------------------------------------------------

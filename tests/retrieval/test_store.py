@@ -77,3 +77,30 @@ def test_a_failed_import_leaves_stored_posts_untouched(library: Library, sample:
         library.ingest(Parsed(sample.coverage, [broken, *sample.posts[1:]]))
     stored = library.store.posts([sample.posts[0].post_id])[sample.posts[0].post_id]
     assert stored.body == sample.posts[0].body
+
+
+def test_the_index_is_saved_beside_the_database_and_loaded_when_current(
+    library: Library, db_path: Path, sample: Parsed
+) -> None:
+    library.close()
+    saved = db_path.with_name(db_path.name + ".index")
+    assert (saved / "library.json").exists()
+    reopened = Library(db_path)
+    assert reopened.index.built_at == Library(db_path).index.built_at  # loaded, not rebuilt
+    assert reopened.searcher.search("Tinder", limit=1).hits[0].post.title.startswith("Owner")
+    reopened.close()
+
+
+def test_a_stale_saved_index_is_rebuilt_from_the_store(
+    library: Library, db_path: Path, sample: Parsed
+) -> None:
+    library.close()
+    # Another process writes to the store while no index is kept up to date.
+    store = Store(db_path)
+    tinder = sample.posts[2]
+    store.upsert(sample.coverage, [dataclasses.replace(tinder, body=("Bumble is leaving too.",))])
+    store.close()
+    reopened = Library(db_path)
+    hits = reopened.searcher.search("Bumble", limit=3).hits
+    assert [hit.post.post_id for hit in hits] == [tinder.post_id]
+    reopened.close()
