@@ -158,8 +158,8 @@ class Answers:
         result = self.library.searcher.search(question, limit=ASK_HITS)
         if not result.hits:
             return _nothing(question)
-        blocks = [block for hit in result.hits for block in _hit_blocks(hit, prefs)]
-        return Reply(tuple(blocks), query=question, results=_items(result.hits))
+        blocks = [block for hit in result.hits for block in hit_blocks(hit, prefs)]
+        return Reply(tuple(blocks), query=question, results=result_items(result.hits))
 
     def search(
         self, query: str, prefs: ChatPrefs, page: int = 1, page_size: int = SEARCH_PAGE
@@ -199,7 +199,7 @@ class Answers:
             )
         ]
         for number, hit in enumerate(result.hits, start=first):
-            blocks.extend(_hit_blocks(hit, prefs, number=number))
+            blocks.extend(hit_blocks(hit, prefs, number=number))
         buttons: list[Button] = []
         if pages > 1:
             token = token or self.sessions.remember(query)
@@ -208,7 +208,7 @@ class Answers:
             if page < pages:
                 buttons.append(Button("▶", f"{CURSOR_PREFIX}:{token}:{page + 1}"))
         return Reply(
-            tuple(blocks), query=query, results=_items(result.hits), buttons=tuple(buttons)
+            tuple(blocks), query=query, results=result_items(result.hits), buttons=tuple(buttons)
         )
 
     def latest_command(self, args: str, prefs: ChatPrefs) -> Reply:
@@ -280,7 +280,7 @@ class Answers:
             return InlineAnswer((), "")
         if query.strip():
             result = self.library.searcher.search(query, limit=INLINE_PAGE, offset=start)
-            pairs = [(hit.post, hit.excerpt.text, _hit_blocks(hit, prefs)) for hit in result.hits]
+            pairs = [(hit.post, hit.excerpt.text, hit_blocks(hit, prefs)) for hit in result.hits]
             total = result.total
         else:
             posts = self.library.store.latest(INLINE_PAGE, start)
@@ -327,7 +327,7 @@ def _nothing(query: str) -> Reply:
     return Reply((Block.of(message),), kind="empty", query=query, message=message)
 
 
-def _hit_blocks(hit: Hit, prefs: ChatPrefs, number: int | None = None) -> list[Block]:
+def hit_blocks(hit: Hit, prefs: ChatPrefs, number: int | None = None) -> list[Block]:
     post = hit.post
     attribution = [show_time(post.published, prefs.timezone), post.source]
     if post.authors:
@@ -367,7 +367,7 @@ def _excerpt_spans(hit: Hit) -> tuple[Span, ...]:
     return tuple(spans)
 
 
-def _items(hits: tuple[Hit, ...]) -> tuple[ResultItem, ...]:
+def result_items(hits: tuple[Hit, ...]) -> tuple[ResultItem, ...]:
     return tuple(_item(hit.post, hit.excerpt.text, round(hit.score, 6)) for hit in hits)
 
 

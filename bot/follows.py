@@ -24,13 +24,11 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from bot.answers import ChatPrefs, _hit_blocks, _items
+from bot.answers import ChatPrefs, hit_blocks, result_items
 from bot.reply import Block, Reply, Span
 from retrieval.library import Library
 from retrieval.models import Post
-
-# TODO(lead): replace with the public `Searcher.matches` proposed in the report.
-from retrieval.search import RELEVANCE_FLOOR, Hit, _matched_share, excerpt
+from retrieval.search import RELEVANCE_FLOOR, Hit, excerpt, matched_share
 from retrieval.text import tokenize
 
 FOLLOW_LIMIT = 20
@@ -195,7 +193,7 @@ def match(library: Library, query: str, post: Post) -> Hit | None:
 
 def _prepare(library: Library, query: str) -> _Query:
     terms = tokenize(query)
-    return _Query(query, frozenset(terms), library.searcher._weights(terms))
+    return _Query(query, frozenset(terms), library.searcher.weights(terms))
 
 
 def _match(library: Library, query: _Query, post: Post, post_terms: set[str]) -> Hit | None:
@@ -204,7 +202,7 @@ def _match(library: Library, query: _Query, post: Post, post_terms: set[str]) ->
     score = library.index.score(sorted(query.terms), post.post_id)
     if score <= 0:
         return None
-    matched = _matched_share(query.weights, post_terms)
+    matched = matched_share(query.weights, post_terms)
     if matched < RELEVANCE_FLOOR:
         return None
     return Hit(post, score, excerpt(post, query.weights), matched)
@@ -271,13 +269,13 @@ def alerts_for(
 
 def alert_reply(hit: Hit, query: str, prefs: ChatPrefs, *, more: int = 0) -> Reply:
     """The post as /search shows a hit, then why it came: "Following: <query> — /unfollow"."""
-    blocks = [*_hit_blocks(hit, prefs), Block.of(f"Following: {query} — {UNFOLLOW_HINT}")]
+    blocks = [*hit_blocks(hit, prefs), Block.of(f"Following: {query} — {UNFOLLOW_HINT}")]
     if more:
         posts = "post matches" if more == 1 else "posts match"
         blocks.append(
             Block.of(f"…and {more} more new {posts} what this chat follows — try /search")
         )
-    return Reply(tuple(blocks), query=query, results=_items((hit,)))
+    return Reply(tuple(blocks), query=query, results=result_items((hit,)))
 
 
 # -- the commands ---------------------------------------------------------------------------

@@ -65,13 +65,13 @@ class Searcher:
             return SearchResult(query, terms, (), 0)
         ranked = self.index.top_k(terms, k=max(CANDIDATES, offset + limit))
         posts = self.store.posts(doc_id for doc_id, _ in ranked)
-        weights = self._weights(terms)
+        weights = self.weights(terms)
         kept: list[tuple[Post, float, float]] = []
         for doc_id, score in ranked:
             post = posts.get(doc_id)
             if post is None:
                 continue
-            matched = _matched_share(weights, set(tokenize(post.text)))
+            matched = matched_share(weights, set(tokenize(post.text)))
             if matched >= RELEVANCE_FLOOR:
                 kept.append((post, score, matched))
         page = kept[offset : offset + limit]
@@ -80,7 +80,7 @@ class Searcher:
         )
         return SearchResult(query, terms, hits, len(kept))
 
-    def _weights(self, terms: Sequence[str]) -> dict[str, float]:
+    def weights(self, terms: Sequence[str]) -> dict[str, float]:
         n = max(len(self.index), 1)
         weights = {}
         for term in dict.fromkeys(terms):
@@ -89,7 +89,7 @@ class Searcher:
         return weights
 
 
-def _matched_share(weights: dict[str, float], doc_terms: set[str]) -> float:
+def matched_share(weights: dict[str, float], doc_terms: set[str]) -> float:
     total = sum(weights.values())
     if total <= 0:
         return 0.0
