@@ -40,6 +40,7 @@ HELP = (
     "/digest — what is new since this chat's last digest",
     "/subscribe [HH:MM] [Area/City] — a daily digest here (in groups: administrators)",
     "/unsubscribe, /subscription — stop it, or see when the next one comes",
+    "/follow WORDS — an alert here when a new post matches; /unfollow, /following",
     "/start — what coverage is loaded",
     "/help — this message",
 )

@@ -22,6 +22,7 @@ from bot.settings import ConfigError, Settings, load_settings
 from retrieval.importing import FORMATS, bundled_sample, parse_content, read_location
 from retrieval.library import Library
 from retrieval.sources import SourceError
+from retrieval.sources.detect import Format
 from retrieval.store import StoreError
 
 log = logging.getLogger("liveblog_bot")
@@ -56,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="import coverage from a file or URL")
     importer.add_argument("location", metavar="PATH-or-URL")
     importer.add_argument("--format", choices=FORMATS, help="skip format detection")
+    sources = commands.add_parser("sources", help="sources the bot keeps fresh while it runs")
+    source_commands = sources.add_subparsers(dest="sources_command", parser_class=_Parser)
+    add = source_commands.add_parser("add", help="poll a live-blog page or feed")
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--every", default="5m", help="polling interval, e.g. 30s, 5m, 1h")
+    add.add_argument("--format", choices=FORMATS, help="skip format detection")
+    source_commands.add_parser("list", help="sources with their last success and error")
+    remove = source_commands.add_parser("remove", help="stop polling a source")
+    remove.add_argument("source_id", metavar="ID", type=_positive)
     stats = commands.add_parser("stats", help="coverages, posts, index size")
     stats.add_argument("--json", action="store_true")
     backup = commands.add_parser("backup", help="consistent copy of the database, also live")
@@ -115,11 +125,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if command == "latest":
             return _emit(answers.latest(args.count, prefs), args.json)
         if command == "import":
-            report = library.ingest_all(read_location(args.location, args.format))
-            for line in report.notes + report.rejected:
-                print(line)
-            print(report.summary())
-            return EXIT_OK
+            return _import(library, args.location, args.format)
+        if command == "sources":
+            return _sources(library, args)
         if command == "stats":
             return _stats(library, args.json)
         raise UsageError(f"unknown command {command!r}")
@@ -144,6 +152,50 @@ def _operate(command: str, args: argparse.Namespace, settings: Settings) -> int:
         print(f"liveblog-bot: {exc}", file=sys.stderr)
         return EXIT_INPUT
     print(f"backed up {done.posts} posts to {done.path} ({done.size:,} bytes, integrity ok)")
+    return EXIT_OK
+
+
+def _import(library: Library, location: str, fmt: Format | None) -> int:
+    """Import with a progress bar on a terminal; the counts line always ends it."""
+    from bot.progress import import_progress, ingest_with_progress
+
+    with import_progress() as progress:
+        progress.stage(f"Reading {location}")
+        parsed = read_location(location, fmt)
+        report = ingest_with_progress(library, parsed, progress)
+    for line in report.notes + report.rejected:
+        print(line)
+    print(report.summary())
+    return EXIT_OK
+
+
+def _sources(library: Library, args: argparse.Namespace) -> int:
+    """`sources add|list|remove`: the registry the running bot polls."""
+    from retrieval.feeds import Sources
+
+    registry = Sources(library.store.db)
+    if args.sources_command == "add":
+        source = registry.add(args.url, args.every, fmt=args.format)
+        print(f"added source #{source.id}: {source.url}, every {source.every}")
+    elif args.sources_command == "remove":
+        source = registry.remove(args.source_id)
+        print(f"removed source #{source.id}: {source.url}")
+    elif args.sources_command == "list":
+        listed = registry.list()
+        if not listed:
+            print("no sources yet: liveblog-bot sources add URL [--every 5m]")
+        for source in listed:
+            ok = (
+                source.last_success.isoformat(timespec="seconds")
+                if source.last_success
+                else "never"
+            )
+            line = f"#{source.id} {source.url} every {source.every} · last success {ok}"
+            if source.last_error:
+                line += f" · last error ({source.consecutive_failures}×): {source.last_error}"
+            print(line)
+    else:
+        raise UsageError("sources needs add, list or remove (see liveblog-bot sources --help)")
     return EXIT_OK
 
 

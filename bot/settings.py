@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    channels: str = Field(default="", description="Telegram channels whose posts are coverage")
     flood_limit: int = Field(default=20, ge=1, description="questions per user per minute")
 
     @field_validator(
@@ -64,6 +65,18 @@ class Settings(BaseSettings):
             r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
         ):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_list(cls, value: str) -> str:
+        from retrieval.channels import parse_channel_list
+        from retrieval.sources import SourceError
+
+        try:
+            parse_channel_list(value)
+        except SourceError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("timezone")

@@ -39,12 +39,15 @@ from telegram.ext import (
 
 from bot.answers import Answers, ChatPrefs
 from bot.digests import DigestService
+from bot.follows import Follows
 from bot.render_telegram import render_messages
 from bot.reply import Reply
 from bot.settings import ConfigError, Settings
 from bot.state import ChatState
 from bot.subscriptions import Subscriptions
 from bot.telegram_digests import DigestCommands, DigestJobs
+from bot.telegram_sources import POLL_EVERY_SECONDS, FreshCoverage
+from retrieval.channels import parse_channel_list
 from retrieval.library import Library
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,9 @@ COMMANDS = [
     BotCommand("subscribe", "Daily digest here: /subscribe 08:00 Europe/Kyiv"),
     BotCommand("unsubscribe", "Stop the daily digest"),
     BotCommand("subscription", "When the next digest comes"),
+    BotCommand("follow", "Alert this chat about new posts: /follow Bakhmut"),
+    BotCommand("unfollow", "Stop an alert: /unfollow Bakhmut"),
+    BotCommand("following", "What this chat follows"),
     BotCommand("timezone", "Show times in your timezone: /timezone Europe/Kyiv"),
     BotCommand("start", "What coverage is loaded"),
     BotCommand("help", "What I can do"),
@@ -89,12 +95,18 @@ class TelegramBot:
     """Handlers sharing one answer core, chat state and flood guard."""
 
     def __init__(
-        self, answers: Answers, state: ChatState, guard: FloodGuard, digests: DigestCommands
+        self,
+        answers: Answers,
+        state: ChatState,
+        guard: FloodGuard,
+        digests: DigestCommands,
+        fresh: FreshCoverage,
     ) -> None:
         self.answers = answers
         self.state = state
         self.guard = guard
         self.digests = digests
+        self.fresh = fresh
 
     def prefs(self, chat_id: int | None) -> ChatPrefs:
         if chat_id is None:
@@ -157,6 +169,22 @@ class TelegramBot:
         out = self.digests.digest(chat.id)
         await self._reply(update, out.reply)
         self.digests.jobs.service.sent(out)
+
+    async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """List, add or remove polled sources and channels (LIVEBLOG_ADMINS only)."""
+        await self._reply(update, await self.fresh.sources_command(update, context))
+
+    async def follow(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Alert this chat when a new post matches a query."""
+        await self._reply(update, await self.fresh.follow_command(update, context, "follow"))
+
+    async def unfollow(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stop one of this chat's alerts."""
+        await self._reply(update, await self.fresh.follow_command(update, context, "unfollow"))
+
+    async def following(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """List this chat's alerts."""
+        await self._reply(update, await self.fresh.follow_command(update, context, "following"))
 
     async def question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain text in a private chat, or a mention/reply in a group: answer with quotes."""
@@ -336,11 +364,19 @@ def build_application(
     def prefs_of(chat_id: int) -> ChatPrefs:
         return ChatPrefs(state.timezone(chat_id))
 
+    fresh = FreshCoverage(
+        library,
+        Follows(library.store.db),
+        state.timezone,
+        settings.admins,
+        parse_channel_list(settings.channels),
+    )
     bot = TelegramBot(
         Answers(library, state),
         state,
         FloodGuard(settings.flood_limit),
         DigestCommands(jobs, prefs_of),
+        fresh,
     )
     addressed = _AddressedToBot()
 
@@ -349,6 +385,8 @@ def build_application(
         addressed.username, addressed.bot_id = me.username, me.id
         await app.bot.set_my_commands(COMMANDS)
         jobs.restore(app)
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(fresh.poll_job, interval=POLL_EVERY_SECONDS, first=1)
         log.info("bot @%s ready", me.username)
 
     root = settings.telegram_api_url
@@ -372,6 +410,12 @@ def build_application(
     app.add_handler(CommandHandler("unsubscribe", bot.unsubscribe))
     app.add_handler(CommandHandler("subscription", bot.subscription))
     app.add_handler(CommandHandler("digest", bot.digest))
+    app.add_handler(CommandHandler("sources", bot.sources))
+    app.add_handler(CommandHandler("follow", bot.follow))
+    app.add_handler(CommandHandler("unfollow", bot.unfollow))
+    app.add_handler(CommandHandler("following", bot.following))
+    channel_posts = filters.UpdateType.CHANNEL_POST | filters.UpdateType.EDITED_CHANNEL_POST
+    app.add_handler(MessageHandler(channel_posts, fresh.channel_post))
     app.add_handler(CallbackQueryHandler(bot.page))
     app.add_handler(InlineQueryHandler(bot.inline))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, bot.question))

@@ -242,6 +242,27 @@ class Emulator:
         payload = {"method": method, "token": token, "retry_after": retry_after, "times": times}
         self.post("/_test/flood", {k: v for k, v in payload.items() if v is not None})
 
+    def channel_post(
+        self,
+        token: str,
+        chat: dict[str, Any],
+        message_id: int,
+        text: str,
+        *,
+        edit_date: int | None = None,
+        author_signature: str | None = None,
+    ) -> None:
+        """A post in a channel the bot administers (an edit when `edit_date` is given)."""
+        payload = {
+            "botToken": token,
+            "chat": chat,
+            "message_id": message_id,
+            "text": text,
+            "edit_date": edit_date,
+            "author_signature": author_signature,
+        }
+        self.post("/_test/sendChannelPost", {k: v for k, v in payload.items() if v is not None})
+
     def calls(self, token: str | None = None, method: str | None = None) -> list[dict[str, Any]]:
         """Bot API calls so far, oldest first: {token, method, params, status, at}."""
         payload = {k: v for k, v in {"token": token, "method": method}.items() if v is not None}

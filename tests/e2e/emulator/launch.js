@@ -89,6 +89,11 @@ TelegramServer.formatUpdate = function formatUpdate(update) {
     // Our addition: upstream has no inline queries at all (see /_test/sendInlineQuery).
     return { update_id: update.updateId, inline_query: update.inlineQuery };
   }
+  if ('channelPost' in update) {
+    // Our addition: upstream has no channels (see /_test/sendChannelPost).
+    const field = update.channelPost.edit_date ? 'edited_channel_post' : 'channel_post';
+    return { update_id: update.updateId, [field]: update.channelPost };
+  }
   const formatted = upstreamFormatUpdate.call(this, update);
   if (formatted.callback_query && formatted.callback_query.chat_instance === undefined) {
     // FIX (chat_instance): upstream's callback_query lacks `chat_instance`, which the Bot API
@@ -349,6 +354,38 @@ test.post('/sendInlineQuery', async (req, res) => {
   }
   wakeWaiters(p.botToken);
   return res.json({ ok: true, result: { update_id: updateId, inline_query_id: id } });
+});
+
+/**
+ * {botToken, chat: {id, title, username}, message_id, text, date?, edit_date?, author_signature?}:
+ * a post in a channel the bot administers, delivered as `channel_post` (or
+ * `edited_channel_post` when edit_date is given), as Telegram does.
+ */
+test.post('/sendChannelPost', async (req, res) => {
+  const p = params(req);
+  if (!p.botToken || !p.chat || !p.message_id) {
+    return fail(res, 400, 'botToken, chat and message_id are required');
+  }
+  const channelPost = {
+    message_id: Number(p.message_id),
+    chat: { ...p.chat, type: 'channel' },
+    sender_chat: { ...p.chat, type: 'channel' },
+    date: Number(p.date || Math.floor(Date.now() / 1000)),
+    text: p.text,
+  };
+  if (p.edit_date) channelPost.edit_date = Number(p.edit_date);
+  if (p.author_signature) channelPost.author_signature = p.author_signature;
+  const updateId = upstream.updateId;
+  const update = {
+    ...upstream.getCommonFields(p.botToken), channelPost, message: { chat: {} },
+  };
+  try {
+    await upstream.addUserUpdate(update);
+  } catch (err) {
+    return fail(res, 502, `update not delivered: ${err.message}`);
+  }
+  wakeWaiters(p.botToken);
+  return res.json({ ok: true, result: { update_id: updateId } });
 });
 
 /** {inline_query_id}: what the bot answered with answerInlineQuery, or null if not yet. */
