@@ -124,16 +124,7 @@ def ingest_with_progress(
                 rejected=list(one.rejected) if first else [],
                 notes=list(one.notes) if first else [],
             )
-            _merge(total, library.ingest(part))
+            total.merge(library.ingest(part))
             progress.advance(len(chunk))
     return total
 
-
-def _merge(total: ImportReport, report: ImportReport) -> None:
-    """Add one report's counts to a running total (as `Library.ingest_all` does)."""
-    total.added += report.added
-    total.updated += report.updated
-    total.unchanged += report.unchanged
-    total.rejected.extend(r for r in report.rejected if r not in total.rejected)
-    total.notes.extend(n for n in report.notes if n not in total.notes)
-    total.changed_posts.extend(report.changed_posts)

@@ -1,17 +1,16 @@
 """The Telegram adapter: python-telegram-bot handlers over the answer core.
 
-The only module that imports `telegram`. It maps updates to `Answers` calls and renders the
-`Reply` as HTML; everything a user is told comes from the answer core.
+It maps updates to `Answers` calls and renders the `Reply` as HTML; everything a user is told
+comes from the answer core. The adapter is this module and its `telegram_*` siblings (digest
+jobs, sources and alerts, sending) plus `webhook_server`: the only modules importing `telegram`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import (
@@ -20,12 +19,11 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
-    LinkPreviewOptions,
     Message,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -46,6 +44,7 @@ from bot.settings import ConfigError, Settings
 from bot.state import ChatState
 from bot.subscriptions import Subscriptions
 from bot.telegram_digests import DigestCommands, DigestJobs
+from bot.telegram_send import NO_PREVIEW, with_retries
 from bot.telegram_sources import POLL_EVERY_SECONDS, FreshCoverage
 from retrieval.channels import parse_channel_list
 from retrieval.library import Library
@@ -66,10 +65,8 @@ COMMANDS = [
     BotCommand("start", "What coverage is loaded"),
     BotCommand("help", "What I can do"),
 ]
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 SLOW_DOWN = "You're asking faster than I can read — please slow down and try again in a minute."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again."
-SEND_ATTEMPTS = 4
 
 
 class FloodGuard:
@@ -273,7 +270,7 @@ class TelegramBot:
             return False
         message = update.effective_message
         if message is not None:
-            await _with_retries(lambda: message.reply_text(SLOW_DOWN))
+            await with_retries(lambda: message.reply_text(SLOW_DOWN))
         return True
 
     async def _reply(self, update: Update, reply: Reply) -> None:
@@ -295,27 +292,7 @@ class TelegramBot:
                     do_quote=message.chat.type != ChatType.PRIVATE,
                 )
 
-            await _with_retries(send)
-
-
-async def _with_retries(send: Callable[[], Awaitable[Any]]) -> Any:
-    """Send, retrying timeouts and network errors with backoff; honour RetryAfter."""
-    delay = 0.5
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await send()
-        except RetryAfter as exc:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            wait = exc.retry_after
-            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
-        except (TimedOut, NetworkError) as exc:
-            if attempt == SEND_ATTEMPTS or isinstance(exc, BadRequest):
-                raise
-            log.warning("send failed (%s); retrying in %.1fs", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay *= 2
-    return None
+            await with_retries(send)
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from telegram import Bot, ChatMember, LinkPreviewOptions, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import Bot, ChatMember, Update
+from telegram.constants import ChatType
 from telegram.error import ChatMigrated, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, Job
 
@@ -25,9 +25,9 @@ from bot.digests import (
     subscription_command,
     unsubscribe_command,
 )
-from bot.render_telegram import render_messages
 from bot.reply import Block, Reply
 from bot.subscriptions import Subscriptions, due_catch_up, next_run
+from bot.telegram_send import send_reply
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +100,7 @@ class DigestJobs:
         """Send one digest. One chat's failure is logged and never stops the others."""
         for _ in range(2):  # a second pass only after the group became a supergroup
             try:
-                for text in render_messages(out.reply):
-                    await bot.send_message(
-                        out.chat_id,
-                        text,
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    )
+                await send_reply(bot, out.chat_id, out.reply)
             except ChatMigrated as exc:
                 log.info("chat %s moved to %s; sending there", out.chat_id, exc.new_chat_id)
                 self._moved[out.chat_id] = exc.new_chat_id

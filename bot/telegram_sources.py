@@ -13,15 +13,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
+from telegram import Bot, Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.follows import FollowCommands, Follows, alerts_for
-from bot.render_telegram import render_messages
 from bot.reply import Block, Reply
 from bot.telegram_digests import may_manage
+from bot.telegram_send import send_reply
 from retrieval.channels import ChannelRef, Channels, channel_post_to_parsed
 from retrieval.feeds import Sources, apply, download, ingest_new_posts
 from retrieval.library import Library
@@ -116,13 +115,7 @@ class FreshCoverage:
         """One message per (chat, post), claimed before sending so none goes twice."""
         for alert in alerts_for(self.library, posts, self.follows, zone_of=self.zone_of):
             try:
-                for text in render_messages(alert.reply):
-                    await bot.send_message(
-                        alert.chat_id,
-                        text,
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    )
+                await send_reply(bot, alert.chat_id, alert.reply)
             except Forbidden:
                 log.warning("chat %s blocked the bot; its follows are dropped", alert.chat_id)
                 self.follows.forget_chat(alert.chat_id)
@@ -199,4 +192,3 @@ def _info(text: str) -> Reply:
 
 def _invalid(text: str) -> Reply:
     return Reply((Block.of(text),), kind="invalid", message=text)
-

@@ -88,13 +88,7 @@ class Library:
         """Ingest several parsed coverages (a JSON Lines archive) as one report."""
         total = ImportReport()
         for one in parsed:
-            report = self.ingest(one)
-            total.added += report.added
-            total.updated += report.updated
-            total.unchanged += report.unchanged
-            total.rejected.extend(r for r in report.rejected if r not in total.rejected)
-            total.notes.extend(n for n in report.notes if n not in total.notes)
-            total.changed_posts.extend(report.changed_posts)
+            total.merge(self.ingest(one))
         return total
 
     def save_index(self) -> None:

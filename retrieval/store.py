@@ -37,6 +37,15 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     changed_posts: list[Post] = field(default_factory=list)
 
+    def merge(self, other: ImportReport) -> None:
+        """Add another report's counts and findings to this one (several files or chunks)."""
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected.extend(r for r in other.rejected if r not in self.rejected)
+        self.notes.extend(n for n in other.notes if n not in self.notes)
+        self.changed_posts.extend(other.changed_posts)
+
     def summary(self) -> str:
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "

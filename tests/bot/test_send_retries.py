@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.telegram_app import _with_retries
+from bot.telegram_send import with_retries
 
 
 def flaky(failures: list[Exception]) -> tuple[list[int], object]:
@@ -25,25 +25,25 @@ def flaky(failures: list[Exception]) -> tuple[list[int], object]:
 
 def test_timeouts_and_network_errors_are_retried_until_the_message_goes_out() -> None:
     calls, send = flaky([TimedOut(), NetworkError("connection reset")])
-    assert asyncio.run(_with_retries(send)) == "sent"  # type: ignore[arg-type]
+    assert asyncio.run(with_retries(send)) == "sent"  # type: ignore[arg-type]
     assert len(calls) == 3
 
 
 def test_retry_after_is_waited_out_then_sent() -> None:
     calls, send = flaky([RetryAfter(0)])
-    assert asyncio.run(_with_retries(send)) == "sent"  # type: ignore[arg-type]
+    assert asyncio.run(with_retries(send)) == "sent"  # type: ignore[arg-type]
     assert len(calls) == 2
 
 
 def test_a_bad_request_is_not_retried() -> None:
     calls, send = flaky([BadRequest("message is too long")])
     with pytest.raises(BadRequest):
-        asyncio.run(_with_retries(send))  # type: ignore[arg-type]
+        asyncio.run(with_retries(send))  # type: ignore[arg-type]
     assert len(calls) == 1
 
 
 def test_a_network_that_stays_down_gives_up_after_four_attempts() -> None:
     calls, send = flaky([NetworkError("down")] * 10)
     with pytest.raises(NetworkError):
-        asyncio.run(_with_retries(send))  # type: ignore[arg-type]
+        asyncio.run(with_retries(send))  # type: ignore[arg-type]
     assert len(calls) == 4

@@ -68,6 +68,18 @@ def _admin_group(
     return group, admin.id
 
 
+def _subscribed_yesterday(database: Path, chat_id: int, minutes_ago: int) -> None:
+    """The state a bot stopped across its digest time leaves on disk: subscribed yesterday
+    for a Kyiv time that passed `minutes_ago` minutes ago, nothing delivered today."""
+    missed = (datetime.now(KYIV) - timedelta(minutes=minutes_ago)).strftime("%H:%M")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    store = Store(database)
+    Subscriptions(store.db, clock=lambda: yesterday).subscribe(
+        chat_id, "Kyiv desk", missed, "Europe/Kyiv"
+    )
+    store.close()
+
+
 def _digests(chat: TelegramChat, within: float) -> list[str]:
     """Digest messages that arrive in the chat within `within` seconds."""
     deadline = time.monotonic() + within
@@ -124,15 +136,7 @@ def test_a_digest_missed_while_the_bot_was_down_is_sent_once_at_start(
     fresh_db: Path,
 ) -> None:
     group, _ = _admin_group(emulator, tg_group, bot_token)
-    # The state a bot stopped across its digest time leaves on disk: subscribed yesterday for
-    # a time that passed ten minutes ago, nothing delivered today.
-    missed = (datetime.now(KYIV) - timedelta(minutes=10)).strftime("%H:%M")
-    yesterday = datetime.now(UTC) - timedelta(days=1)
-    store = Store(fresh_db)
-    Subscriptions(store.db, clock=lambda: yesterday).subscribe(
-        group.id, "Kyiv desk", missed, "Europe/Kyiv"
-    )
-    store.close()
+    _subscribed_yesterday(fresh_db, group.id, minutes_ago=10)
 
     bot = start_bot(database=fresh_db)
     digests = _digests(group, within=20)
@@ -152,13 +156,7 @@ def test_a_chat_that_blocked_the_bot_is_unsubscribed(
     fresh_db: Path,
 ) -> None:
     group, _ = _admin_group(emulator, tg_group, bot_token)
-    missed = (datetime.now(KYIV) - timedelta(minutes=5)).strftime("%H:%M")
-    yesterday = datetime.now(UTC) - timedelta(days=1)
-    store = Store(fresh_db)
-    Subscriptions(store.db, clock=lambda: yesterday).subscribe(
-        group.id, "Kyiv desk", missed, "Europe/Kyiv"
-    )
-    store.close()
+    _subscribed_yesterday(fresh_db, group.id, minutes_ago=5)
     emulator.block(group.id)
 
     bot = start_bot(database=fresh_db)
