@@ -192,13 +192,20 @@ def _check_database(database: Path) -> Check:
 
 
 def _check_index(database: Path) -> Check:
-    """Build the index as the bot does at start, and compare its size with the store's."""
+    """Open the index as the bot does at start, and compare its size with the store's.
+
+    As the database's owner (the service's user, the container's user) this loads the saved
+    index when it is current, in seconds even for a large archive. Anyone else (root checking
+    a service's database) builds it in memory only: a saved index it wrote would belong to a
+    user the service cannot overwrite it as.
+    """
     from retrieval.library import Library  # its imports (numpy, the index) only when needed
     from retrieval.store import StoreError
 
     try:
-        library = Library(database)
-    except StoreError as exc:
+        own = database.stat().st_uid == os.geteuid()
+        library = Library(database, persist_index=own)
+    except (StoreError, OSError) as exc:
         return Check("index", False, str(exc))
     try:
         documents = library.index.stats().documents
