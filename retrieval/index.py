@@ -10,11 +10,16 @@ Layout (why it is fast and still exact):
 * Document frequencies, the total document length and a histogram of document frequencies are
   kept up to date on every change, so N, avgdl, each idf and rank-bm25's epsilon floor (which
   depends on the mean idf over the whole vocabulary) are exact at all times.
-* Queries run block-max MaxScore (a numba kernel) over the main segment: postings come in blocks
-  of 64 with an upper bound of each block's term-frequency factor. The bounds are computed for a
-  reference average length and scaled by ``max(1, avgdl / reference)``, which keeps them valid
-  while the collection drifts. The few survivors are rescored with rank-bm25's own formula.
-  Without numba, or with negative idfs, every candidate is scored with numpy instead.
+* Long postings lists are split into impact layers by each posting's tf factor
+  ``g = tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))``: postings near the term's best g,
+  and the rest. Queries run a score-at-a-time numba kernel over the main segment: it reads whole
+  lists, the most bound-reducing per posting first, adding exact contributions into a scratch
+  accumulator, and stops once the bounds of the unread lists cannot lift an unseen document to
+  the k-th best partial score; the seen documents that still can are completed from the unread
+  lists. Bounds are computed for a reference avgdl and scaled by ``max(1, avgdl / reference)``,
+  which keeps them valid while the collection drifts (g grows at most like avgdl). The k
+  winners are rescored with rank-bm25's own formula. Without numba (or with negative idfs, or
+  more than 30 distinct query terms) every candidate is scored with numpy instead.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 import uuid
 from array import array
 from collections import Counter
@@ -53,11 +59,16 @@ F64 = npt.NDArray[np.float64]
 TF = npt.NDArray[np.integer[Any]]
 
 _FORMAT = "liveblog-bm25"
-_VERSION = 1
+_VERSION = 2  # 2: postings in impact layers
 _MANIFEST = "manifest.json"
 _ABSENT = -2  # slot location: document removed
 _MAIN = -1  # slot location: document's postings live in the main segment (>= 0: delta number)
-_BLOCK = 64  # postings per block of the block-max bounds
+_MAX_KERNEL_TERMS = 30  # the kernel marks the terms seen in a slot in 30 bits of a uint32
+#: A postings list this long is split into impact layers: g >= 90% of the term's best g,
+#: >= 80%, >= 65%, >= 50%, and the rest (measured on the benchmark archive: fewer layers read
+#: more postings, more layers cost more bookkeeping per query term).
+_LAYER_MIN = 1024
+_LAYER_FRACTIONS = np.array([0.9, 0.8, 0.65, 0.5], dtype=np.float64)
 _EMPTY_I32: I32 = np.zeros(0, dtype=np.int32)
 _EMPTY_I64: I64 = np.zeros(0, dtype=np.int64)
 
@@ -102,27 +113,38 @@ class IndexStats:
 
 
 @dataclass
-class _Blocks:
-    """Block-max bounds of a segment's postings, valid for average lengths up to ``avgdl``.
+class _Layers:
+    """Impact layers of a segment's postings, which the kernel prunes with.
 
-    Block ``j`` of term ``t`` (``start[t] <= j < start[t+1]``) covers postings
-    ``offsets[t] + (j - start[t]) * _BLOCK`` onwards; ``last[j]`` is its last slot and
-    ``bound[j]`` bounds ``tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))`` over it.
+    A long postings list is split by its tf factor ``g = tf * (k1 + 1) / (tf + k1 * (1 - b +
+    b * dl / avgdl))`` into up to five lists, high first, each sorted by slot, so that the long
+    low-impact part of a common term is only looked up, never read in full. ``lists[t]:
+    lists[t+1]`` are term ``t``'s lists; list ``l`` spans postings ``lo[l]:hi[l]`` and
+    ``bound[l]`` bounds g over it at this ``avgdl``.
     """
 
-    start: I64
-    last: I32
+    lists: I64
+    lo: I64
+    hi: I64
     bound: F32
-    term_bound: F32
     avgdl: float
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "lay_lists": self.lists,
+            "lay_lo": self.lo,
+            "lay_hi": self.hi,
+            "lay_bound": self.bound,
+        }
 
 
 @dataclass
 class _Segment:
     """Immutable inverted and forward index of the documents merged so far.
 
-    ``docs[offsets[t]:offsets[t+1]]`` are the slots containing term ``t`` (ascending) and
-    ``tfs`` their term frequencies; ``fwd_*`` hold the same postings slot by slot.
+    ``docs[offsets[t]:offsets[t+1]]`` are the slots containing term ``t`` and ``tfs`` their
+    term frequencies (ascending slots, or ascending within each impact layer once ``layers`` is
+    set); ``fwd_*`` hold the same postings slot by slot.
     """
 
     offsets: I64  # len = terms + 1
@@ -131,7 +153,7 @@ class _Segment:
     fwd_offsets: I64  # len = slots + 1
     fwd_terms: I32
     fwd_tfs: TF
-    blocks: _Blocks | None = None
+    layers: _Layers | None = None
 
     @classmethod
     def empty(cls) -> _Segment:
@@ -165,11 +187,8 @@ class _Segment:
             "fwd_terms": self.fwd_terms,
             "fwd_tfs": self.fwd_tfs,
         }
-        if self.blocks is not None:
-            arrays["blk_start"] = self.blocks.start
-            arrays["blk_last"] = self.blocks.last
-            arrays["blk_bound"] = self.blocks.bound
-            arrays["blk_term_bound"] = self.blocks.term_bound
+        if self.layers is not None:
+            arrays.update(self.layers.arrays())
         return arrays
 
 
@@ -215,203 +234,377 @@ def _invert_py(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, offsets: I64) -> t
     return docs, tfs
 
 
-def _block_bounds_py(
-    offsets: I64, docs: I32, tfs: TF, dl: I64, k1: float, b: float, avgdl: float, block: int
-) -> tuple[I64, I32, F32, F32]:
-    """Per-block last slot and upper bound of the tf factor at ``avgdl`` (rounded up)."""
-    n_terms = offsets.shape[0] - 1
-    start = np.zeros(n_terms + 1, np.int64)
-    for t in range(n_terms):
-        count = offsets[t + 1] - offsets[t]
-        start[t + 1] = start[t] + (count + block - 1) // block
-    n_blocks = start[n_terms]
-    last = np.empty(n_blocks, np.int32)
-    bound = np.empty(n_blocks, np.float32)
-    term_bound = np.zeros(n_terms, np.float32)
-    kp1 = k1 + 1.0
-    for t in range(n_terms):
-        tmax = 0.0
-        for j in range(start[t], start[t + 1]):
-            lo = offsets[t] + (j - start[t]) * block
-            hi = min(lo + block, offsets[t + 1])
-            best = 0.0
-            for p in range(lo, hi):
-                tf = float(tfs[p])
-                g = tf * kp1 / (tf + k1 * (1.0 - b + b * dl[docs[p]] / avgdl))
-                if g > best:
-                    best = g
-            last[j] = docs[hi - 1]
-            # float32 rounds to 6e-8 relative: a 1e-6 margin keeps the bound above the truth.
-            bound[j] = best * (1.0 + 1e-6) + 1e-12
-            if bound[j] > tmax:
-                tmax = bound[j]
-        term_bound[t] = tmax
-    return start, last, bound, term_bound
-
-
-def _maxscore_py(
+def _layers_py(
+    offsets: I64,
     docs: I32,
     tfs: TF,
-    dl: I64,
+    dl: I32,
+    k1: float,
+    b: float,
+    avgdl: float,
+    fractions: F64,
+    min_len: int,
+) -> tuple[Any, ...]:
+    """Split each long postings list into impact layers (see `_Layers`), in place.
+
+    Reorders ``docs`` and ``tfs`` layer by layer (slots ascending within a layer; no second
+    copy of the postings, which would double the build's peak memory) and returns the arrays
+    of `_Layers`. Bounds are rounded up: float32 keeps 6e-8 relative, the margin 1e-6.
+    """
+    n_terms = offsets.shape[0] - 1
+    n_layers = fractions.shape[0] + 1
+    max_lists = n_terms * n_layers
+    lists = np.zeros(n_terms + 1, np.int64)
+    lo = np.empty(max_lists, np.int64)
+    hi = np.empty(max_lists, np.int64)
+    list_bound = np.zeros(max_lists, np.float32)
+    longest = 0
+    for t in range(n_terms):
+        longest = max(longest, offsets[t + 1] - offsets[t])
+    g = np.empty(longest, np.float64)
+    layer = np.empty(longest, np.int64)
+    old_docs = np.empty(longest, docs.dtype)
+    old_tfs = np.empty(longest, tfs.dtype)
+    kp1 = k1 + 1.0
+    n_lists = 0
+    for t in range(n_terms):
+        first = offsets[t]
+        count = offsets[t + 1] - first
+        best = 0.0
+        for q in range(count):
+            tf = float(tfs[first + q])
+            g[q] = tf * kp1 / (tf + k1 * (1.0 - b + b * dl[docs[first + q]] / avgdl))
+            if g[q] > best:
+                best = g[q]
+        layers_here = n_layers if count >= min_len else 1
+        if layers_here > 1:
+            for q in range(count):
+                old_docs[q] = docs[first + q]
+                old_tfs[q] = tfs[first + q]
+        for q in range(count):
+            lay = 0
+            while lay < layers_here - 1 and g[q] < fractions[lay] * best:
+                lay += 1
+            layer[q] = lay
+        lists[t] = n_lists
+        pos = first
+        for lay in range(layers_here):
+            begin = pos
+            top = 0.0
+            for q in range(count):
+                if layer[q] == lay:
+                    if layers_here > 1:
+                        docs[pos] = old_docs[q]
+                        tfs[pos] = old_tfs[q]
+                    if g[q] > top:
+                        top = g[q]
+                    pos += 1
+            if pos > begin:
+                lo[n_lists] = begin
+                hi[n_lists] = pos
+                list_bound[n_lists] = top * (1.0 + 1e-6) + 1e-12
+                n_lists += 1
+    lists[n_terms] = n_lists
+    return (
+        lists,
+        lo[:n_lists].copy(),
+        hi[:n_lists].copy(),
+        list_bound[:n_lists].copy(),
+    )
+
+
+def _saat_py(
+    docs: I32,
+    tfs: TF,
+    dl: I32,
     loc: I64,
-    blk_last: I32,
-    blk_bound: F32,
+    tombstones: bool,
     lo: I64,
     hi: I64,
-    b0: I64,
-    b1: I64,
-    w: F64,
-    ub: F64,
-    scale: float,
+    lw: F64,
+    lub: F64,
+    term_lists: I64,
+    term_w: F64,
+    delta_off: I64,
+    delta_slots: I64,
+    delta_tfs: I64,
     k1: float,
     b: float,
     avgdl: float,
     k: int,
     theta0: float,
-    block: int,
+    acc: F64,
+    seen: npt.NDArray[np.uint32],
+    touched: I32,
+    cands: I32,
 ) -> tuple[I64, F64]:
-    """Best ``k`` live slots for terms sorted by ascending upper bound ``ub`` (block-max MaxScore).
+    """Best ``k`` live slots of a query, reading whole lists while they can matter.
 
-    Slots are visited in ascending order, so a later slot never displaces an equal score (ties
-    go to the earlier-added document). A document is skipped only when an upper bound of its
-    score is below ``theta`` - the k-th best score so far (or ``theta0``) less a small margin.
+    Query term ``t`` has lists ``term_lists[t]:term_lists[t+1]`` (weight ``lw``, bound ``lub``
+    on a posting's contribution, descending; a slot is in at most one list of a term). Reading
+    a list adds exact contributions to ``acc``; partial sums are lower bounds of scores, so once
+    the bounds of the unread lists add up to less than the k-th best partial sum (or
+    ``theta0``), no unseen slot can make the top k. Lists are read best value first: the
+    largest drop of that sum per posting. The seen slots that can still make it are then
+    completed from the unread lists (binary search, or one pass when they are many).
+    The delta's postings of term ``t`` (``delta_off[t]:delta_off[t+1]``, live ones only) are
+    read first and in full; a delta slot is then settled for every term, since its stale
+    postings in the main lists (if it was edited) must not complete it.
+    ``acc``, ``seen``, ``touched`` and ``cands`` are scratch arrays, zeroed on entry and exit.
     """
-    n = lo.shape[0]
-    never = 1 << 62
-    cur = lo.copy()
-    blk = b0.copy()
-    cum = np.empty(n, np.float64)
-    contrib = np.zeros(n, np.float64)
-    acc = 0.0
-    for i in range(n):
-        acc += ub[i]
-        cum[i] = acc
+    n_terms = term_lists.shape[0] - 1
+    kp1 = k1 + 1.0
+    # k1 * (1 - b + b * dl / avgdl) as one multiply-add; every slot gets the same arithmetic,
+    # so equal inputs still give equal sums (the final scores are recomputed exactly).
+    base = k1 * (1.0 - b)
+    slope = k1 * b / avgdl
+    nxt = term_lists[:-1].copy()
+    rest = np.zeros(n_terms, np.float64)
+    for t in range(n_terms):
+        rest[t] = lub[nxt[t]] if nxt[t] < term_lists[t + 1] else 0.0
     heap_s = np.empty(k, np.float64)
     heap_d = np.empty(k, np.int64)
-    size = 0
+    top = np.empty(k, np.int64)  # slots of the k best partial sums so far
+    n_top = 0
     theta = theta0
-    kp1 = k1 + 1.0
-    ess = 0
-    while ess < n and cum[ess] < theta:
-        ess += 1
-    while ess < n:
-        d = never
-        for i in range(ess, n):
-            if cur[i] < hi[i] and docs[cur[i]] < d:
-                d = docs[cur[i]]
-        if d == never:
+    n_touched = 0
+    marked = np.uint32(1 << 31)
+    candidate = np.uint32(1 << 30)
+    settled = np.uint32((1 << n_terms) - 1)
+    size = 0
+    for t in range(n_terms):
+        for p in range(delta_off[t], delta_off[t + 1]):
+            d = delta_slots[p]
+            tf = float(delta_tfs[p])
+            if seen[d] == 0:
+                touched[n_touched] = d
+                n_touched += 1
+            seen[d] = settled
+            acc[d] += term_w[t] * (tf * kp1 / (tf + (base + slope * dl[d])))
+    for j in range(n_touched):
+        size = _heap_push(heap_s, heap_d, size, k, acc[touched[j]], touched[j])
+    n_top = size
+    for j in range(size):
+        top[j] = heap_d[j]
+    if size == k:
+        theta = max(theta, heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0])))
+    while True:
+        unseen = 0.0
+        for t in range(n_terms):
+            unseen += rest[t]
+        if unseen < theta:
             break
-        if theta > -np.inf:
-            # Shallow step: each term's block that may hold d bounds every slot up to `lim`.
-            bound = 0.0
-            lim = never
-            for i in range(n):
-                j = blk[i]
-                while j < b1[i] and blk_last[j] < d:
-                    j += 1
-                blk[i] = j
-                if j < b1[i]:
-                    bound += blk_bound[j] * w[i]
-                    if blk_last[j] < lim:
-                        lim = blk_last[j]
-            if bound * scale < theta:
-                for i in range(ess, n):
-                    p = cur[i]
-                    while p < hi[i] and docs[p] <= lim:
-                        p += 1
-                    cur[i] = p
+        best_t = -1
+        best_value = -np.inf
+        for t in range(n_terms):
+            i = nxt[t]
+            if i == term_lists[t + 1]:
                 continue
-        norm = k1 * (1.0 - b + b * dl[d] / avgdl)
-        partial = 0.0
-        for i in range(n):
-            contrib[i] = 0.0
-        for i in range(ess, n):
-            p = cur[i]
-            if p < hi[i] and docs[p] == d:
-                tf = float(tfs[p])
-                contrib[i] = w[i] * (tf * kp1 / (tf + norm))
-                partial += contrib[i]
-                cur[i] = p + 1
-        complete = True
-        rem = cum[ess - 1] if ess > 0 else 0.0
-        for i in range(ess - 1, -1, -1):
-            if partial + rem < theta:
-                complete = False
-                break
-            j = blk[i]
-            if j < b1[i]:
-                start = lo[i] + (j - b0[i]) * block
-                stop = min(start + block, hi[i])
-                p = max(cur[i], start)
-                while p < stop and docs[p] < d:
-                    p += 1
-                cur[i] = p
-                if p < stop and docs[p] == d:
-                    tf = float(tfs[p])
-                    contrib[i] = w[i] * (tf * kp1 / (tf + norm))
-                    partial += contrib[i]
-            rem -= ub[i]
-        if not complete or loc[d] != -1:
-            continue
-        # Summed in one fixed order, so that equal inputs give bit-equal scores whichever
-        # terms were essential when the document was reached (ties must stay ties).
-        score = 0.0
-        for i in range(n):
-            score += contrib[i]
-        if size < k:
-            # sift up in a min-heap ordered by (score, -slot): the root is the worst kept
-            pos = size
-            size += 1
-            while pos > 0:
-                parent = (pos - 1) // 2
-                if heap_s[parent] > score or (heap_s[parent] == score and heap_d[parent] < d):
-                    heap_s[pos] = heap_s[parent]
-                    heap_d[pos] = heap_d[parent]
-                    pos = parent
-                else:
-                    break
-            heap_s[pos] = score
-            heap_d[pos] = d
-        elif score > heap_s[0] or (score == heap_s[0] and d < heap_d[0]):
-            pos = 0
-            while True:
-                child = 2 * pos + 1
-                if child >= size:
-                    break
-                if child + 1 < size and (
-                    heap_s[child + 1] < heap_s[child]
-                    or (heap_s[child + 1] == heap_s[child] and heap_d[child + 1] > heap_d[child])
-                ):
-                    child += 1
-                if heap_s[child] < score or (heap_s[child] == score and heap_d[child] > d):
-                    heap_s[pos] = heap_s[child]
-                    heap_d[pos] = heap_d[child]
-                    pos = child
-                else:
-                    break
-            heap_s[pos] = score
-            heap_d[pos] = d
-        else:
-            continue
+            after = lub[i + 1] if i + 1 < term_lists[t + 1] else 0.0
+            value = (rest[t] - after) / (hi[i] - lo[i] + 1.0)
+            if value > best_value:
+                best_value = value
+                best_t = t
+        if best_t < 0:
+            break
+        i = nxt[best_t]
+        nxt[best_t] += 1
+        rest[best_t] = lub[i + 1] if i + 1 < term_lists[best_t + 1] else 0.0
+        bit = np.uint32(1 << best_t)
+        w = lw[i]
+        for j in range(n_top):
+            seen[top[j]] |= marked
+        size = 0
+        for p in range(lo[i], hi[i]):
+            d = docs[p]
+            if tombstones and loc[d] != -1:
+                continue
+            tf = float(tfs[p])
+            if seen[d] == 0:
+                touched[n_touched] = d
+                n_touched += 1
+            seen[d] |= bit
+            acc[d] += w * (tf * kp1 / (tf + (base + slope * dl[d])))
+            if (seen[d] & marked) == 0:
+                size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+        for j in range(n_top):
+            d = top[j]
+            seen[d] ^= marked
+            size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+        n_top = size
+        for j in range(size):
+            top[j] = heap_d[j]
         if size == k:
             floor = heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0]))
             if floor > theta:
                 theta = floor
-                while ess < n and cum[ess] < theta:
-                    ess += 1
+    # The seen slots whose bound still reaches theta become candidates.
+    n_cands = 0
+    for j in range(n_touched):
+        d = touched[j]
+        bound = acc[d]
+        for t in range(n_terms):
+            if (seen[d] & np.uint32(1 << t)) == 0:
+                bound += rest[t]
+        if bound >= theta:
+            cands[n_cands] = d
+            n_cands += 1
+            seen[d] |= candidate
+    # Complete them term by term (a fixed order: equal inputs give bit-equal sums).
+    for t in range(n_terms):
+        bit = np.uint32(1 << t)
+        for i in range(nxt[t], term_lists[t + 1]):
+            if n_cands == 0:
+                break
+            length = hi[i] - lo[i]
+            if n_cands * 24 < length:
+                for j in range(n_cands):
+                    d = cands[j]
+                    if (seen[d] & bit) != 0:
+                        continue
+                    a = lo[i]
+                    z = hi[i]
+                    while a < z:
+                        mid = (a + z) >> 1
+                        if docs[mid] < d:
+                            a = mid + 1
+                        else:
+                            z = mid
+                    if a < hi[i] and docs[a] == d:
+                        tf = float(tfs[a])
+                        acc[d] += lw[i] * (tf * kp1 / (tf + (base + slope * dl[d])))
+                        seen[d] |= bit
+            else:
+                for p in range(lo[i], hi[i]):
+                    d = docs[p]
+                    if (seen[d] & candidate) != 0 and (seen[d] & bit) == 0:
+                        tf = float(tfs[p])
+                        acc[d] += lw[i] * (tf * kp1 / (tf + (base + slope * dl[d])))
+                        seen[d] |= bit
+        rest[t] = 0.0
+        kept = 0
+        for j in range(n_cands):
+            d = cands[j]
+            bound = acc[d]
+            for u in range(t + 1, n_terms):
+                if (seen[d] & np.uint32(1 << u)) == 0:
+                    bound += rest[u]
+            if bound >= theta:
+                cands[kept] = d
+                kept += 1
+            else:
+                seen[d] ^= candidate
+        n_cands = kept
+    size = 0
+    for j in range(n_cands):
+        d = cands[j]
+        size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+    for j in range(n_touched):
+        d = touched[j]
+        acc[d] = 0.0
+        seen[d] = 0
     return heap_d[:size].copy(), heap_s[:size].copy()
 
 
+def _heap_push(heap_s: F64, heap_d: I64, size: int, k: int, score: float, d: int) -> int:
+    """Keep the best ``k`` (score, slot) pairs in a min-heap whose root is the worst kept.
+
+    Worse means a lower score, or an equal score and a later slot (ties go to the earlier).
+    Returns the new size.
+    """
+    if size < k:
+        pos = size
+        size += 1
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if heap_s[parent] > score or (heap_s[parent] == score and heap_d[parent] < d):
+                heap_s[pos] = heap_s[parent]
+                heap_d[pos] = heap_d[parent]
+                pos = parent
+            else:
+                break
+        heap_s[pos] = score
+        heap_d[pos] = d
+        return size
+    if score < heap_s[0] or (score == heap_s[0] and d > heap_d[0]):
+        return size
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        if child + 1 < size and (
+            heap_s[child + 1] < heap_s[child]
+            or (heap_s[child + 1] == heap_s[child] and heap_d[child + 1] > heap_d[child])
+        ):
+            child += 1
+        if heap_s[child] < score or (heap_s[child] == score and heap_d[child] > d):
+            heap_s[pos] = heap_s[child]
+            heap_d[pos] = heap_d[child]
+            pos = child
+        else:
+            break
+    heap_s[pos] = score
+    heap_d[pos] = d
+    return size
+
+
+def _gather_tfs_py(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, slots: I64, tids: I64) -> I64:
+    """tf of each term in each slot, read from the forward index (0 when absent)."""
+    out = np.zeros((slots.shape[0], tids.shape[0]), np.int64)
+    for r in range(slots.shape[0]):
+        s = slots[r]
+        for p in range(fwd_offsets[s], fwd_offsets[s + 1]):
+            for c in range(tids.shape[0]):
+                if fwd_terms[p] == tids[c]:
+                    out[r, c] = fwd_tfs[p]
+    return out
+
+
 _invert: Callable[..., tuple[I32, TF]] | None = None
-_block_bounds: Callable[..., tuple[I64, I32, F32, F32]] | None = None
-_maxscore: Callable[..., tuple[I64, F64]] | None = None
+_layers: Callable[..., tuple[Any, ...]] | None = None
+_saat: Callable[..., tuple[I64, F64]] | None = None
+_gather_tfs: Callable[..., I64] | None = None
+
+
+def _jit(function: Any, **options: Any) -> Any:
+    """numba-compile `function`, caching the machine code beside the module (or in
+    NUMBA_CACHE_DIR). A read-only install has nowhere to cache: compile per process instead
+    of failing at import."""
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # "cannot cache function …: no locator available"
+        return numba.njit(cache=False, **options)(function)
+
+
 if numba is not None:
-    _invert = numba.njit(cache=True, nogil=True)(_invert_py)
-    _block_bounds = numba.njit(cache=True, nogil=True)(_block_bounds_py)
-    _maxscore = numba.njit(cache=True, nogil=True)(_maxscore_py)
+    _invert = _jit(_invert_py, nogil=True)
+    _layers = _jit(_layers_py, nogil=True)
+    _heap_push = _jit(_heap_push, inline="always")
+    _saat = _jit(_saat_py)
+    _gather_tfs = _jit(_gather_tfs_py, nogil=True)
 
 
 # -------------------------------------------------------------------------------- index
+
+
+class _DeltaList:
+    """One term's postings in the delta: append-only (delta number, tf) in doubling arrays."""
+
+    __slots__ = ("dnums", "n", "tfs")
+
+    def __init__(self) -> None:
+        self.dnums: I64 = np.empty(4, dtype=np.int64)
+        self.tfs: I64 = np.empty(4, dtype=np.int64)
+        self.n = 0
+
+    def append(self, dnum: int, tf: int) -> None:
+        if self.n == len(self.dnums):
+            self.dnums = np.concatenate([self.dnums, np.empty(self.n, dtype=np.int64)])
+            self.tfs = np.concatenate([self.tfs, np.empty(self.n, dtype=np.int64)])
+        self.dnums[self.n] = dnum
+        self.tfs[self.n] = tf
+        self.n += 1
 
 
 class BM25Index:
@@ -441,7 +634,7 @@ class BM25Index:
         # Documents live in slots, numbered in the order they were first added.
         self._ids: list[str | None] = []
         self._slot_of: dict[str, int] = {}
-        self._dl: I64 = np.zeros(16, dtype=np.int64)
+        self._dl: I32 = np.zeros(16, dtype=np.int32)
         self._loc: I64 = np.full(16, _ABSENT, dtype=np.int64)
         self._n_docs = 0
         self._total_len = 0
@@ -449,10 +642,13 @@ class BM25Index:
         # Delta: documents added or edited since the last merge, by delta number.
         self._delta_docs: list[tuple[I32, TF]] = []
         self._delta_slot: I64 = np.zeros(16, dtype=np.int64)
-        self._delta_postings: dict[int, tuple[list[int], list[int]]] = {}  # term -> dnums, tfs
-        self._delta_arrays: dict[int, tuple[I64, I64]] = {}  # per-term cache of the above
+        self._delta_postings: dict[int, _DeltaList] = {}  # term -> its postings in the delta
         self._changed = 0  # documents added, edited or removed since the last merge
+        self._main_dead = 0  # main-segment documents since removed or edited (tombstones)
         self.built_at: datetime | None = None
+        # Zeroed work arrays of the kernel, one per slot; the lock keeps threads off each other.
+        self._scratch: tuple[F64, npt.NDArray[np.uint32], I32, I32] | None = None
+        self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- building and updating
 
@@ -474,7 +670,7 @@ class BM25Index:
         run_lengths = array("q")
         run_dls = array("q")
         buf_terms = array("i")
-        buf_tfs = array("q")
+        buf_tfs = array("i")
         for doc_id, tokens in docs:
             slot = slot_of.get(doc_id)
             if slot is None:
@@ -492,9 +688,9 @@ class BM25Index:
         runs = np.frombuffer(run_slots, dtype=np.int64) if run_slots else _EMPTY_I64
         lengths = np.frombuffer(run_lengths, dtype=np.int64) if run_lengths else _EMPTY_I64
         dl_runs = np.frombuffer(run_dls, dtype=np.int64) if run_dls else _EMPTY_I64
-        fwd_terms = np.array(buf_terms, dtype=np.int32) if buf_terms else _EMPTY_I32
-        del buf_terms
-        all_tfs = np.frombuffer(buf_tfs, dtype=np.int64) if buf_tfs else _EMPTY_I64
+        # Views of the buffers, not copies: the build's peak memory is what an archive costs.
+        fwd_terms = np.frombuffer(buf_terms, dtype=np.int32) if buf_terms else _EMPTY_I32
+        all_tfs = np.frombuffer(buf_tfs, dtype=np.int32) if buf_tfs else _EMPTY_I32
         fwd_tfs = all_tfs.astype(_tf_dtype(int(all_tfs.max(initial=0))))
         del all_tfs, buf_tfs
         if len(runs) != n_slots:  # some id came more than once: keep each slot's last run
@@ -504,7 +700,7 @@ class BM25Index:
             tokens_keep = np.repeat(keep, lengths)
             fwd_terms, fwd_tfs = fwd_terms[tokens_keep], fwd_tfs[tokens_keep]
             runs, lengths, dl_runs = runs[keep], lengths[keep], dl_runs[keep]
-        dls = np.zeros(n_slots, dtype=np.int64)
+        dls = np.zeros(n_slots, dtype=np.int32)
         dls[runs] = dl_runs
         if len(runs) and not bool(np.all(runs[1:] > runs[:-1])):  # runs out of slot order
             order = np.argsort(runs, kind="stable")
@@ -522,7 +718,7 @@ class BM25Index:
         index._total_len = int(dls.sum())
         index._reset_df()
         index.built_at = datetime.now(UTC)
-        index._compute_blocks()
+        index._compute_layers()
         return index
 
     def upsert(self, doc_id: str, tokens: Sequence[str]) -> None:
@@ -545,15 +741,11 @@ class BM25Index:
             self._delta_slot = np.concatenate([self._delta_slot, np.zeros(dnum, np.int64)])
         self._delta_slot[dnum] = slot
         postings = self._delta_postings
-        cache = self._delta_arrays
         for t, tf in zip(term_ids.tolist(), tfs.tolist(), strict=True):
             entry = postings.get(t)
             if entry is None:
-                postings[t] = ([dnum], [tf])
-            else:
-                entry[0].append(dnum)
-                entry[1].append(tf)
-                cache.pop(t, None)
+                entry = postings[t] = _DeltaList()
+            entry.append(dnum, tf)
         self._loc[slot] = dnum
         self._dl[slot] = len(tokens)
         self._n_docs += 1
@@ -577,6 +769,7 @@ class BM25Index:
         loc = int(self._loc[slot])
         if loc == _MAIN:
             terms, _ = self._main.forward(slot)
+            self._main_dead += 1
         elif loc >= 0:
             terms = self._delta_docs[loc][0]
         else:
@@ -602,7 +795,7 @@ class BM25Index:
         if n <= len(self._dl):
             return
         grow = max(n, 2 * len(self._dl)) - len(self._dl)
-        self._dl = np.concatenate([self._dl, np.zeros(grow, dtype=np.int64)])
+        self._dl = np.concatenate([self._dl, np.zeros(grow, dtype=np.int32)])
         self._loc = np.concatenate([self._loc, np.full(grow, _ABSENT, dtype=np.int64)])
 
     def _reset_df(self) -> None:
@@ -671,31 +864,51 @@ class BM25Index:
         fwd_terms[from_delta] = d_terms
         fwd_tfs[from_delta] = d_tfs
         del from_delta, keep_main
-        self._main = _segment_from_forward(fwd_offsets, fwd_terms, fwd_tfs, len(self._terms))
+        # The old inverted lists go first: the new ones come from the new forward index, and
+        # two copies of the postings at once would be the merge's peak memory.
+        main.docs, main.tfs, main.layers = _EMPTY_I32, _EMPTY_I32, None
+        try:
+            self._main = _segment_from_forward(fwd_offsets, fwd_terms, fwd_tfs, len(self._terms))
+        except BaseException:  # e.g. MemoryError: put the old segment back together
+            self._main = _segment_from_forward(
+                main.fwd_offsets, main.fwd_terms, main.fwd_tfs, main.n_terms
+            )
+            self._compute_layers()
+            raise
         self._ids = [doc_id for doc_id in self._ids if doc_id is not None]
         self._slot_of = {doc_id: i for i, doc_id in enumerate(self._ids) if doc_id is not None}
         self._dl = self._dl[:n_slots][live].copy()
         self._loc = np.full(len(self._ids), _MAIN, dtype=np.int64)
         self._delta_docs = []
         self._delta_postings = {}
-        self._delta_arrays = {}
         self._changed = 0
+        self._main_dead = 0
         self._reset_df()
         self.built_at = datetime.now(UTC)
-        self._compute_blocks()
+        self._compute_layers()
 
-    def _compute_blocks(self) -> None:
-        """Block-max bounds for the current main segment (only the kernel needs them)."""
+    def _compute_layers(self) -> None:
+        """Impact layers and block bounds for the main segment (only the kernel needs them)."""
         main = self._main
-        if _block_bounds is None or not self._kernel_applies():
-            main.blocks = None
-            return
+        if _layers is None or not self._kernel_applies() or main.layers is not None:
+            return  # (layering twice would scramble the slot order inside each list)
         avgdl = self._total_len / self._n_docs if self._n_docs else 1.0
         avgdl = max(avgdl, 1e-9)
-        start, last, bound, term_bound = _block_bounds(
-            main.offsets, main.docs, main.tfs, self._dl, self.k1, self.b, avgdl, _BLOCK
+        if not (main.docs.flags.writeable and main.tfs.flags.writeable):
+            main.docs, main.tfs = np.array(main.docs), np.array(main.tfs)  # read-only mapping
+        lists, lo, hi, bound = _layers(
+            main.offsets,
+            main.docs,
+            main.tfs,
+            self._dl,
+            self.k1,
+            self.b,
+            avgdl,
+            _LAYER_FRACTIONS,
+            _LAYER_MIN,
         )
-        main.blocks = _Blocks(start, last, bound, term_bound, avgdl)
+        main.layers = _Layers(lists, lo, hi, bound, avgdl)
+        self._scratch = None
 
     def _kernel_applies(self) -> bool:
         """Block bounds rely on the tf factor growing with tf and shrinking with length."""
@@ -761,14 +974,10 @@ class BM25Index:
         entry = self._delta_postings.get(term)
         if entry is None:
             return _EMPTY_I64, _EMPTY_I64
-        cached = self._delta_arrays.get(term)
-        if cached is None:
-            cached = (np.array(entry[0], dtype=np.int64), np.array(entry[1], dtype=np.int64))
-            self._delta_arrays[term] = cached
-        dnums, tfs = cached
+        dnums = entry.dnums[: entry.n]
         slots = self._delta_slot[dnums]
-        keep = self._loc[slots] == dnums
-        return slots[keep], tfs[keep]
+        keep = self._loc[slots] == dnums  # not since edited again, nor removed
+        return slots[keep], entry.tfs[: entry.n][keep]
 
     def top_k(self, query_tokens: Sequence[str], k: int = 10) -> list[tuple[str, float]]:
         """Best ``k`` documents containing a query token, by score, earlier-added first on ties."""
@@ -778,8 +987,9 @@ class BM25Index:
         if not weights:
             return []
         # Bounds assume contributions >= 0; negative idfs only occur in tiny collections.
-        prunable = self._use_kernel and _maxscore is not None and self._kernel_applies()
-        if prunable and all(idf >= 0 for _, idf in weights):
+        prunable = self._use_kernel and _saat is not None and self._kernel_applies()
+        distinct = len({tid for tid, _ in weights})
+        if prunable and distinct <= _MAX_KERNEL_TERMS and all(idf >= 0 for _, idf in weights):
             return self._top_k_pruned(weights, k)
         return self._top_k_exhaustive(weights, k)
 
@@ -806,69 +1016,86 @@ class BM25Index:
         return self._results(cand, scores, k)
 
     def _top_k_pruned(self, weights: list[tuple[int, float]], k: int) -> list[tuple[str, float]]:
-        """Delta scored in full, main segment through the block-max MaxScore kernel."""
-        assert _maxscore is not None
-        # The delta first: its k-th best score lets the kernel prune from the start.
-        delta_post = {tid: self._delta_term_postings(tid) for tid, _ in weights}
-        delta_nonempty = [slots for slots, _ in delta_post.values() if len(slots)]
-        cand_parts: list[I64] = []
-        theta0 = -np.inf
-        if delta_nonempty:
-            dcand = np.unique(np.concatenate(delta_nonempty))
-            dscores = self._score_slots(dcand, weights, delta_post)
-            if len(dcand) >= k:
-                kth = float(np.partition(dscores, len(dscores) - k)[len(dscores) - k])
-                theta0 = kth - 1e-9 * (1.0 + abs(kth))
-            keep = self._top_positions(dscores, dcand, k)
-            cand_parts.append(dcand[keep])
+        """Run the score-at-a-time kernel over the delta and the main segment's lists."""
+        assert _saat is not None
         main = self._main
-        if main.blocks is None:
-            self._compute_blocks()
-        blocks = main.blocks
-        if blocks is not None and main.n_terms:
-            weight_of: dict[int, float] = {}
-            for tid, idf in weights:
-                if tid < main.n_terms and main.offsets[tid + 1] > main.offsets[tid]:
-                    weight_of[tid] = weight_of.get(tid, 0.0) + idf
-            if weight_of:
-                tids = np.fromiter(weight_of.keys(), dtype=np.int64, count=len(weight_of))
-                w = np.fromiter(weight_of.values(), dtype=np.float64, count=len(weight_of))
-                avgdl = self._total_len / self._n_docs
-                scale = max(1.0, avgdl / blocks.avgdl)
-                ub = blocks.term_bound[tids].astype(np.float64) * w * scale
-                order = np.argsort(ub, kind="stable")
-                tids, w, ub = tids[order], w[order], ub[order]
-                slots, _ = _maxscore(
-                    main.docs,
-                    main.tfs,
-                    self._dl,
-                    self._loc,
-                    blocks.last,
-                    blocks.bound,
-                    main.offsets[tids],
-                    main.offsets[tids + 1],
-                    blocks.start[tids],
-                    blocks.start[tids + 1],
-                    w,
-                    ub,
-                    scale,
-                    self.k1,
-                    self.b,
-                    avgdl,
-                    k,
-                    theta0,
-                    _BLOCK,
-                )
-                cand_parts.append(slots)
-        if not cand_parts:
+        if main.layers is None:
+            self._compute_layers()
+        layers = main.layers
+        if layers is None:
+            return self._top_k_exhaustive(weights, k)
+        weight_of: dict[int, float] = {}
+        for tid, idf in weights:
+            weight_of[tid] = weight_of.get(tid, 0.0) + idf
+        tids = list(weight_of)
+        # Main lists of each query term (none for a term that only the delta holds).
+        ranges = [
+            (int(layers.lists[t]), int(layers.lists[t + 1])) if t < main.n_terms else (0, 0)
+            for t in tids
+        ]
+        counts = np.array([z - a for a, z in ranges], dtype=np.int64)
+        ids = np.concatenate([np.arange(a, z, dtype=np.int64) for a, z in ranges])
+        term_lists = np.zeros(len(tids) + 1, dtype=np.int64)
+        np.cumsum(counts, out=term_lists[1:])
+        w = np.fromiter(weight_of.values(), np.float64, len(weight_of))
+        lw = np.repeat(w, counts)
+        avgdl = self._total_len / self._n_docs
+        scale = max(1.0, avgdl / layers.avgdl)  # bounds grow at most like avgdl (see module doc)
+        lub = layers.bound[ids].astype(np.float64) * lw * scale
+        # The delta's live postings of each query term, which the kernel reads in full.
+        delta = [self._delta_term_postings(t) for t in tids]
+        delta_off = np.zeros(len(tids) + 1, dtype=np.int64)
+        np.cumsum([len(slots) for slots, _ in delta], out=delta_off[1:])
+        delta_slots = np.concatenate([slots for slots, _ in delta])
+        delta_tfs = np.concatenate([tfs for _, tfs in delta])
+        n_slots = len(self._ids)
+        if self._scratch is None or len(self._scratch[0]) < n_slots:
+            n = n_slots + n_slots // 4 + 1024  # room for the posts still to come
+            self._scratch = (
+                np.zeros(n, np.float64),
+                np.zeros(n, np.uint32),
+                np.zeros(n, np.int32),
+                np.zeros(n, np.int32),
+            )
+        with self._lock:
+            slots, _ = _saat(
+                main.docs,
+                main.tfs,
+                self._dl,
+                self._loc,
+                self._main_dead > 0,
+                layers.lo[ids],
+                layers.hi[ids],
+                lw,
+                lub,
+                term_lists,
+                w,
+                delta_off,
+                delta_slots,
+                delta_tfs,
+                self.k1,
+                self.b,
+                avgdl,
+                k,
+                -np.inf,
+                *self._scratch,
+            )
+        if not len(slots):
             return []
-        cand = np.unique(np.concatenate(cand_parts))
-        if not len(cand):
-            return []
+        cand = np.sort(slots)
         return self._results(cand, self._rescore(cand, weights), k)
 
     def _rescore(self, slots: I64, weights: list[tuple[int, float]]) -> F64:
-        """Exact scores of a few slots, read from the forward index."""
+        """Exact scores of a few slots (ascending), read from the forward index."""
+        if _gather_tfs is not None and bool(np.all(self._loc[slots] == _MAIN)):
+            tids = list(dict.fromkeys(tid for tid, _ in weights))
+            main = self._main
+            matrix = _gather_tfs(
+                main.fwd_offsets, main.fwd_terms, main.fwd_tfs, slots, np.array(tids, np.int64)
+            )
+            return self._score_tfs(
+                slots, weights, {t: matrix[:, i].astype(np.float64) for i, t in enumerate(tids)}
+            )
         postings: dict[int, tuple[list[int], list[int]]] = {tid: ([], []) for tid, _ in weights}
         for slot in slots.tolist():
             loc = int(self._loc[slot])
@@ -894,15 +1121,9 @@ class BM25Index:
         ``postings[t]`` gives the (slot, tf) pairs of term ``t`` for at least the candidates
         that contain it; slots that are not candidates are ignored.
         """
-        k1, b = self.k1, self.b
-        avgdl = self._total_len / self._n_docs
-        doc_len = self._dl[cand]
-        norm = k1 * (1 - b + b * doc_len / avgdl)
-        score = np.zeros(len(cand), dtype=np.float64)
         tf_of: dict[int, F64] = {}
-        for tid, idf in weights:
-            q_freq = tf_of.get(tid)
-            if q_freq is None:
+        for tid, _ in weights:
+            if tid not in tf_of:
                 docs, tfs = postings[tid]
                 q_freq = np.zeros(len(cand), dtype=np.float64)
                 if len(docs):
@@ -911,6 +1132,19 @@ class BM25Index:
                     hit = cand[pos] == docs
                     q_freq[pos[hit]] = tfs[hit]
                 tf_of[tid] = q_freq
+        return self._score_tfs(cand, weights, tf_of)
+
+    def _score_tfs(
+        self, cand: npt.NDArray[Any], weights: list[tuple[int, float]], tf_of: dict[int, F64]
+    ) -> F64:
+        """rank-bm25's formula, term by term in query order, given each term's tf per slot."""
+        k1, b = self.k1, self.b
+        avgdl = self._total_len / self._n_docs
+        doc_len = self._dl[cand]
+        norm = k1 * (1 - b + b * doc_len / avgdl)
+        score = np.zeros(len(cand), dtype=np.float64)
+        for tid, idf in weights:
+            q_freq = tf_of[tid]
             score += idf * (q_freq * (k1 + 1) / (q_freq + norm))
         return score
 
@@ -961,7 +1195,7 @@ class BM25Index:
         _write_json(tmp / "terms.json", self._terms)
         _fsync_dir(tmp)
         os.replace(tmp, directory / generation)
-        blocks = self._main.blocks
+        layers = self._main.layers
         manifest = {
             "format": _FORMAT,
             "version": _VERSION,
@@ -972,7 +1206,7 @@ class BM25Index:
             "documents": self._n_docs,
             "terms": len(self._terms),
             "postings": len(self._main.docs),
-            "block_avgdl": blocks.avgdl if blocks is not None else None,
+            "layers_avgdl": layers.avgdl if layers is not None else None,
             "built_at": self.built_at.isoformat() if self.built_at else None,
         }
         _write_json(directory / f"{_MANIFEST}.tmp", manifest)
@@ -986,8 +1220,9 @@ class BM25Index:
     def load(cls, directory: Path) -> BM25Index:
         """Read an index written by `save` (IndexLoadError if missing or corrupt).
 
-        The large arrays are memory-mapped: start-up reads only the ids and the vocabulary,
-        and the postings are paged in as queries touch them.
+        The large arrays are memory-mapped (copy-on-write, so that they are the same writable
+        arrays the compiled kernels already know): start-up reads only the ids and the
+        vocabulary, and the postings are paged in as queries touch them.
         """
         directory = Path(directory)
         try:
@@ -996,11 +1231,11 @@ class BM25Index:
                 raise IndexLoadError(f"{directory} holds no index of a format this version reads")
             gen = directory / str(manifest["generation"])
             names = ["offsets", "docs", "tfs", "fwd_offsets", "fwd_terms", "fwd_tfs", "dl"]
-            block_avgdl = manifest.get("block_avgdl")
-            if block_avgdl is not None:
-                names += ["blk_start", "blk_last", "blk_bound", "blk_term_bound"]
+            layers_avgdl = manifest.get("layers_avgdl")
+            if layers_avgdl is not None:
+                names += ["lay_lists", "lay_lo", "lay_hi", "lay_bound"]
             arrays = {
-                name: np.asarray(np.load(gen / f"{name}.npy", mmap_mode="r", allow_pickle=False))
+                name: np.asarray(np.load(gen / f"{name}.npy", mmap_mode="c", allow_pickle=False))
                 for name in names
             }
             ids = json.loads((gen / "ids.json").read_text(encoding="utf-8"))
@@ -1008,7 +1243,7 @@ class BM25Index:
             index = cls(manifest["k1"], manifest["b"], manifest["epsilon"])
             built_at = manifest.get("built_at")
             index.built_at = datetime.fromisoformat(built_at) if built_at else None
-            dl = np.array(arrays.pop("dl"), dtype=np.int64)
+            dl = np.array(arrays.pop("dl"), dtype=np.int32)
             offsets = np.array(arrays.pop("offsets"), dtype=np.int64)
             fwd_offsets = np.array(arrays.pop("fwd_offsets"), dtype=np.int64)
             segment = _Segment(
@@ -1019,13 +1254,13 @@ class BM25Index:
                 arrays["fwd_terms"],
                 arrays["fwd_tfs"],
             )
-            if block_avgdl is not None:
-                segment.blocks = _Blocks(
-                    np.array(arrays["blk_start"], dtype=np.int64),
-                    arrays["blk_last"],
-                    arrays["blk_bound"],
-                    arrays["blk_term_bound"],
-                    float(block_avgdl),
+            if layers_avgdl is not None:
+                segment.layers = _Layers(
+                    np.array(arrays["lay_lists"], dtype=np.int64),
+                    np.array(arrays["lay_lo"], dtype=np.int64),
+                    np.array(arrays["lay_hi"], dtype=np.int64),
+                    np.array(arrays["lay_bound"], dtype=np.float32),
+                    float(layers_avgdl),
                 )
         except IndexLoadError:
             raise
@@ -1042,8 +1277,8 @@ class BM25Index:
         index._n_docs = len(ids)
         index._total_len = int(dl.sum())
         index._reset_df()
-        if segment.blocks is None:
-            index._compute_blocks()
+        if segment.layers is None:
+            index._compute_layers()
         return index
 
     def stats(self) -> IndexStats:
@@ -1070,7 +1305,7 @@ class BM25Index:
 def _check_consistent(
     directory: Path,
     segment: _Segment,
-    dl: I64,
+    dl: I32,
     ids: object,
     terms: object,
     manifest: dict[str, object],
@@ -1095,14 +1330,15 @@ def _check_consistent(
         or manifest.get("postings") != n_post
     ):
         problems.append("postings arrays have inconsistent lengths")
-    blocks = segment.blocks
-    if blocks is not None and (
-        len(blocks.start) != len(segment.offsets)
-        or int(blocks.start[-1]) != len(blocks.last)
-        or len(blocks.bound) != len(blocks.last)
-        or len(blocks.term_bound) != segment.n_terms
+    layers = segment.layers
+    if layers is not None and (
+        len(layers.lists) != len(segment.offsets)
+        or int(layers.lists[-1]) != len(layers.lo)
+        or len(layers.hi) != len(layers.lo)
+        or len(layers.bound) != len(layers.lo)
+        or (len(layers.hi) and int(layers.hi.max()) > n_post)
     ):
-        problems.append("block bounds do not match the postings")
+        problems.append("impact layers do not match the postings")
     if problems:
         raise IndexLoadError(f"the index in {directory} is corrupt: {'; '.join(problems)}")
 

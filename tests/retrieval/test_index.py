@@ -7,6 +7,7 @@ after an edit fails the comparison.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import random
@@ -20,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from retrieval.index import BM25Index, IndexLoadError
+import retrieval.index as index_module
+from retrieval.index import BM25Index, IndexLoadError, tokenize_many
 from retrieval.text import tokenize
 
 SAMPLE = Path(__file__).resolve().parents[2] / "retrieval/data/cnn-russia-ukraine-2023-05-02.txt"
@@ -32,11 +34,16 @@ Doc = tuple[str, list[str]]
 # --------------------------------------------------------------------------- fixtures
 
 
-def sample_paragraphs() -> list[Doc]:
-    """The bundled coverage split into paragraphs, one document each."""
+@functools.cache
+def _sample_paragraphs() -> tuple[Doc, ...]:
     text = SAMPLE.read_text(encoding="utf-8")
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return [(f"p{i}", tokenize(p)) for i, p in enumerate(paragraphs)]
+    return tuple((f"p{i}", tokenize(p)) for i, p in enumerate(paragraphs))
+
+
+def sample_paragraphs() -> list[Doc]:
+    """The bundled coverage split into paragraphs, one document each."""
+    return [(doc_id, list(tokens)) for doc_id, tokens in _sample_paragraphs()]
 
 
 def generated_posts(n: int, seed: int = 20230502) -> list[Doc]:
@@ -75,11 +82,14 @@ def queries_from(docs: Sequence[Doc], n: int, seed: int = 7) -> list[list[str]]:
 # ------------------------------------------------------------------------- comparison
 
 
-def expected_top(docs: Sequence[Doc], query: Sequence[str], k: int) -> list[tuple[str, float]]:
+def expected_top(
+    docs: Sequence[Doc], query: Sequence[str], k: int, bm25: BM25Okapi | None = None
+) -> list[tuple[str, float]]:
     """Reference top-k: rank-bm25 scores, documents with a query token, earlier-added first."""
     if not docs:
         return []
-    bm25 = BM25Okapi([tokens for _, tokens in docs])
+    if bm25 is None:
+        bm25 = BM25Okapi([tokens for _, tokens in docs])
     scores = bm25.get_scores(list(query))
     wanted = set(query)
     hits = [i for i, (_, tokens) in enumerate(docs) if wanted.intersection(tokens)]
@@ -100,8 +110,9 @@ def assert_same_ranking(got: list[tuple[str, float]], want: list[tuple[str, floa
 
 def assert_index_matches(index: BM25Index, docs: Sequence[Doc], queries: list[list[str]]) -> None:
     assert len(index) == len(docs)
+    bm25 = BM25Okapi([tokens for _, tokens in docs])
     for query in queries:
-        assert_same_ranking(index.top_k(query, 10), expected_top(docs, query, 10))
+        assert_same_ranking(index.top_k(query, 10), expected_top(docs, query, 10, bm25))
 
 
 class Mirror:
@@ -120,22 +131,80 @@ class Mirror:
         return list(self.docs.items())
 
 
+@pytest.fixture(params=["pruned", "exhaustive"])
+def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the block-max kernel (when numba is there) and with plain numpy scoring."""
+    monkeypatch.setattr(BM25Index, "_use_kernel", request.param == "pruned")
+    return str(request.param)
+
+
 # ------------------------------------------------------------------------------ tests
 
 
-def test_top_10_matches_rank_bm25_on_the_sample_paragraphs() -> None:
+def test_top_10_matches_rank_bm25_on_the_sample_paragraphs(search: str) -> None:
     docs = sample_paragraphs()
     queries = [*queries_from(docs, 60), tokenize("Ukraine counteroffensive"), tokenize("Kremlin")]
     assert_index_matches(BM25Index.build(docs), docs, queries)
 
 
-def test_top_10_matches_rank_bm25_on_5000_generated_posts() -> None:
+def test_top_10_matches_rank_bm25_on_5000_generated_posts(search: str) -> None:
     docs = generated_posts(5000)
     queries = queries_from(docs, 60)
     assert_index_matches(BM25Index.build(docs), docs, queries)
 
 
-def test_top_10_matches_rank_bm25_when_posts_arrive_one_by_one() -> None:
+def test_top_10_matches_rank_bm25_with_unmerged_edits_and_removals(search: str) -> None:
+    docs = generated_posts(5000, seed=17)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9  # keep every change in the delta and every tombstone in place
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    rng = random.Random(5)
+    for _, tokens in generated_posts(400, seed=18):
+        target = f"post-{rng.randrange(6000)}"  # edits existing posts and adds new ones
+        index.upsert(target, tokens)
+        mirror.upsert(target, tokens)
+        gone = f"post-{rng.randrange(5000)}"
+        index.remove(gone)
+        mirror.remove(gone)
+    assert_index_matches(index, mirror.items(), queries_from(docs, 50, seed=19))
+
+
+def test_scores_stay_exact_when_the_average_length_drifts_before_a_merge(search: str) -> None:
+    """Long new posts raise avgdl far above the one the block bounds were computed for."""
+    docs = generated_posts(2000, seed=23)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for i in range(1500):
+        tokens = [f"filler{(i * 7 + j) % 50}" for j in range(200)]
+        index.upsert(f"long-{i}", tokens)
+        mirror.upsert(f"long-{i}", tokens)
+    assert_index_matches(index, mirror.items(), queries_from(docs, 50, seed=24))
+
+
+@pytest.mark.skipif(index_module._saat is None, reason="numba is not installed")
+def test_the_pruned_search_runs_the_compiled_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the tests above: with numba, 'pruned' really exercises the kernel."""
+    calls = []
+    kernel = index_module._saat
+    assert kernel is not None
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return kernel(*args)
+
+    monkeypatch.setattr(index_module, "_saat", counting)
+    docs = generated_posts(2000, seed=41)
+    index = BM25Index.build(docs)
+    assert_index_matches(index, docs, queries_from(docs, 10, seed=42))
+    assert len(calls) == 10
+
+
+def test_top_10_matches_rank_bm25_when_posts_arrive_one_by_one(search: str) -> None:
     docs = generated_posts(5000, seed=3)
     index = BM25Index()
     for doc_id, tokens in docs:
@@ -143,7 +212,7 @@ def test_top_10_matches_rank_bm25_when_posts_arrive_one_by_one() -> None:
     assert_index_matches(index, docs, queries_from(docs, 50, seed=8))
 
 
-def test_common_term_queries_match_rank_bm25() -> None:
+def test_common_term_queries_match_rank_bm25(search: str) -> None:
     docs = generated_posts(5000, seed=11)
     counts: dict[str, int] = {}
     for _, tokens in docs:
@@ -153,6 +222,28 @@ def test_common_term_queries_match_rank_bm25() -> None:
     queries = [[a, b] for a, b in itertools.pairwise(common)]
     queries += [common[i : i + 4] for i in range(0, 8)]
     queries += [[t, "w1", "w2"] for t in common[:5]]
+    assert_index_matches(BM25Index.build(docs), docs, queries)
+
+
+def test_ties_among_repeated_posts_go_to_the_earliest_whatever_the_pruning(search: str) -> None:
+    """Many identical posts: equal inputs must give equal scores, whichever order the pruning
+    visits terms in, so that the earliest copy always wins the tie."""
+    rng = random.Random(31)
+    distinct = generated_posts(150, seed=29)
+    docs = [(f"copy-{i}", rng.choice(distinct)[1]) for i in range(4000)]
+    index = BM25Index.build(docs)
+    bm25 = BM25Okapi([tokens for _, tokens in docs])
+    for query in queries_from(distinct, 120, seed=30):
+        want = expected_top(docs, query, 10, bm25)
+        assert index.top_k(query, 10) == [(doc_id, pytest.approx(s, abs=TOL)) for doc_id, s in want]
+
+
+def test_questions_with_many_distinct_terms_match_rank_bm25(search: str) -> None:
+    """Past 30 distinct terms the kernel hands over to plain numpy scoring."""
+    docs = generated_posts(3000, seed=37)
+    vocabulary = sorted({t for _, tokens in docs for t in tokens})
+    rng = random.Random(38)
+    queries = [rng.sample(vocabulary, 40) for _ in range(5)] + [vocabulary[:29], vocabulary[:31]]
     assert_index_matches(BM25Index.build(docs), docs, queries)
 
 
@@ -238,7 +329,7 @@ def test_scores_stay_exact_after_removals() -> None:
     assert_index_matches(index, mirror.items(), queries_from(docs, 30, seed=9))
 
 
-def test_random_upserts_edits_and_removes_match_a_fresh_bm25() -> None:
+def test_random_upserts_edits_and_removes_match_a_fresh_bm25(search: str) -> None:
     """A long mixed sequence, checked along the way, including across delta merges."""
     rng = random.Random(42)
     pool = generated_posts(800, seed=21)
@@ -257,6 +348,38 @@ def test_random_upserts_edits_and_removes_match_a_fresh_bm25() -> None:
             mirror.upsert(doc_id, tokens)
         if step % 150 == 149:
             assert_index_matches(index, mirror.items(), queries)
+    assert_index_matches(index, mirror.items(), queries)
+
+
+def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = generated_posts(1500, seed=51)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in [("post-3", ["kremlin", "drone"]), ("new", ["drone", "kyiv"])]:
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index.remove("post-9")
+    mirror.remove("post-9")
+    real = index_module._segment_from_forward
+    failures: list[int] = []
+
+    def failing_once(*args: object) -> object:
+        if not failures:
+            failures.append(1)
+            raise MemoryError
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module, "_segment_from_forward", failing_once)
+    with pytest.raises(MemoryError):
+        index._merge()
+    queries = [*queries_from(docs, 20, seed=52), ["kremlin", "drone"]]
+    assert_index_matches(index, mirror.items(), queries)
+    index._merge()
     assert_index_matches(index, mirror.items(), queries)
 
 
@@ -479,3 +602,22 @@ def test_stats_count_documents_terms_and_postings() -> None:
     stats = index.stats()
     assert (stats.documents, stats.terms, stats.postings) == (3, 2, 2)
     assert BM25Index().stats().built_at is None
+
+
+def test_document_frequency_counts_the_current_documents() -> None:
+    index = BM25Index.build([("a", ["x", "y", "x"]), ("b", ["y"])])
+    index.upsert("c", ["x"])
+    index.remove("b")
+    assert (index.document_frequency("x"), index.document_frequency("y")) == (2, 1)
+    assert index.document_frequency("never-seen") == 0
+
+
+def test_tokenize_many_gives_exactly_the_tokens_of_tokenize() -> None:
+    texts = [p.strip() for p in re.split(r"\n\s*\n", SAMPLE.read_text(encoding="utf-8"))]
+    texts += [
+        "Russia's counter-offensive \u2014 Kyiv\u2019s drones; U.S. officials' \u201cdeep concern\u201d",
+        "re-election co-operation state-of-the-art don't it's Zelensky's 2,000 3.5 \u00e9t\u00e9 ca\u00f1\u00f3n",
+        "",
+        "THE the The and-or x\u2011ray well\u2010known",
+    ]
+    assert list(tokenize_many(texts, cache_size=50)) == [tokenize(t) for t in texts]
