@@ -14,13 +14,13 @@ ones 0.16-0.33 ("who won the world cup" 0.25, "how to train a dog" 0.33).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 from retrieval.index import BM25Index
 from retrieval.models import Post
 from retrieval.store import Store
-from retrieval.text import sentences, tokenize, word_spans
+from retrieval.text import sentences, term_set, tokenize, word_spans
 
 RELEVANCE_FLOOR = 0.4
 EXCERPT_MAX = 300
@@ -71,7 +71,7 @@ class Searcher:
             post = posts.get(doc_id)
             if post is None:
                 continue
-            matched = matched_share(weights, set(tokenize(post.text)))
+            matched = matched_share(weights, term_set(post.text))
             if matched >= RELEVANCE_FLOOR:
                 kept.append((post, score, matched))
         page = kept[offset : offset + limit]
@@ -89,7 +89,7 @@ class Searcher:
         return weights
 
 
-def matched_share(weights: dict[str, float], doc_terms: set[str]) -> float:
+def matched_share(weights: dict[str, float], doc_terms: Set[str]) -> float:
     total = sum(weights.values())
     if total <= 0:
         return 0.0
@@ -107,14 +107,14 @@ def excerpt(post: Post, weights: dict[str, float], limit: int = EXCERPT_MAX) -> 
         return _marked(post.title[:limit], weights)
 
     def value(sentence: str) -> float:
-        return sum(weights.get(t, 0.0) for t in set(tokenize(sentence)))
+        return sum(weights.get(t, 0.0) for t in term_set(sentence))
 
     values = [value(s) for s, _ in candidates]
     best = max(range(len(candidates)), key=lambda i: (values[i], -i))
     text = candidates[best][0]
     if best + 1 < len(candidates) and candidates[best + 1][1] == candidates[best][1]:
         following = candidates[best + 1][0]
-        adds = set(tokenize(following)) - set(tokenize(text))
+        adds = term_set(following) - term_set(text)
         if (any(t in weights for t in adds) or len(text) < 120) and len(text) + 1 + len(
             following
         ) <= limit:

@@ -63,6 +63,17 @@ def word_spans(text: str) -> list[tuple[int, int, list[str]]]:
     return [(m.start(), m.end(), _analyse(m.group())) for m in _WORD.finditer(text)]
 
 
-def sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences (pysbd), whitespace-trimmed, empty ones dropped."""
-    return [s.strip() for s in _segmenter.segment(text) if s.strip()]
+@lru_cache(maxsize=50_000)
+def sentences(text: str) -> tuple[str, ...]:
+    """Split a paragraph into sentences (pysbd), whitespace-trimmed, empty ones dropped.
+
+    Cached: pysbd is thorough but slow, and the same paragraphs are excerpted again and again.
+    """
+    return tuple(s.strip() for s in _segmenter.segment(text) if s.strip())
+
+
+@lru_cache(maxsize=50_000)
+def term_set(text: str) -> frozenset[str]:
+    """The distinct index terms of a text, cached for texts that are weighed repeatedly
+    (candidate posts and their sentences, for every question)."""
+    return frozenset(tokenize(text))

@@ -30,7 +30,7 @@ def test_unicode_words_are_kept() -> None:
 
 
 def test_sentences_split_without_breaking_abbreviations() -> None:
-    assert sentences("Current U.S. Ambassador Burns spoke. He left.") == [
+    assert sentences("Current U.S. Ambassador Burns spoke. He left.") == (
         "Current U.S. Ambassador Burns spoke.",
         "He left.",
-    ]
+    )
