@@ -156,7 +156,7 @@ class Answers:
         problem = _check_query(question, what="question")
         if problem:
             return problem
-        result = self.library.searcher.search(question, limit=ASK_HITS)
+        result = self.library.searcher.search(question, limit=ASK_HITS, count_all=False)
         if not result.hits:
             return _nothing(question)
         blocks = [block for hit in result.hits for block in hit_blocks(hit, prefs)]

@@ -25,6 +25,7 @@ from retrieval.text import sentences, term_set, tokenize, word_spans
 RELEVANCE_FLOOR = 0.4
 EXCERPT_MAX = 300
 CANDIDATES = 200
+_CHUNK = 20  # candidates read from SQLite at a time
 
 
 @dataclass(frozen=True)
@@ -58,22 +59,32 @@ class Searcher:
         self.store = store
         self.index = index
 
-    def search(self, query: str, *, limit: int, offset: int = 0) -> SearchResult:
-        """Hits that clear the relevance floor, best first, `limit` of them from `offset`."""
+    def search(
+        self, query: str, *, limit: int, offset: int = 0, count_all: bool = True
+    ) -> SearchResult:
+        """Hits that clear the relevance floor, best first, `limit` of them from `offset`.
+
+        `total` counts every candidate that clears the floor (for page counts); with
+        `count_all` False it stops at the page, which is all a question needs.
+        """
         terms = tuple(tokenize(query))
         if not terms:
             return SearchResult(query, terms, (), 0)
         ranked = self.index.top_k(terms, k=max(CANDIDATES, offset + limit))
-        posts = self.store.posts(doc_id for doc_id, _ in ranked)
         weights = self.weights(terms)
         kept: list[tuple[Post, float, float]] = []
-        for doc_id, score in ranked:
-            post = posts.get(doc_id)
-            if post is None:
-                continue
-            matched = matched_share(weights, term_set(post.text))
-            if matched >= RELEVANCE_FLOOR:
-                kept.append((post, score, matched))
+        for start in range(0, len(ranked), _CHUNK):
+            chunk = ranked[start : start + _CHUNK]
+            posts = self.store.posts(doc_id for doc_id, _ in chunk)
+            for doc_id, score in chunk:
+                post = posts.get(doc_id)
+                if post is None:
+                    continue
+                matched = matched_share(weights, term_set(post.text))
+                if matched >= RELEVANCE_FLOOR:
+                    kept.append((post, score, matched))
+            if not count_all and len(kept) >= offset + limit:
+                break
         page = kept[offset : offset + limit]
         hits = tuple(
             Hit(post, score, excerpt(post, weights), matched) for post, score, matched in page
