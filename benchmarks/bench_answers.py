@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).parent))  # pysbd ships a package named `benchmarks`
 
-import numpy as np  # noqa: E402
-from corpus import generate_posts  # noqa: E402
+import numpy as np
+from corpus import generate_posts
 
-from bot.answers import Answers, ChatPrefs  # noqa: E402
-from retrieval.library import Library  # noqa: E402
-from retrieval.models import Coverage, Post, Timestamp  # noqa: E402
-from retrieval.store import Store  # noqa: E402
+from bot.answers import Answers, ChatPrefs
+from retrieval.library import Library
+from retrieval.models import Coverage, Post, Timestamp
+from retrieval.store import Store
 
 
 def questions_from(texts: list[str], n: int, seed: int = 7) -> list[str]:
