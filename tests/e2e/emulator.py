@@ -242,6 +242,10 @@ class Emulator:
         payload = {"method": method, "token": token, "retry_after": retry_after, "times": times}
         self.post("/_test/flood", {k: v for k, v in payload.items() if v is not None})
 
+    def register_chat(self, chat: dict[str, Any]) -> None:
+        """Make getChat know a chat ({id, type, title, username}), e.g. a channel."""
+        self.post("/_test/chat", chat)
+
     def channel_post(
         self,
         token: str,

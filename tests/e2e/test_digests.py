@@ -16,7 +16,7 @@ import pytest
 from bot.subscriptions import Subscriptions
 from retrieval.store import Store
 from tests.e2e.bot_process import BotProcess
-from tests.e2e.emulator import Emulator, TelegramChat
+from tests.e2e.emulator import Emulator, TelegramChat, TelegramUser
 
 KYIV = ZoneInfo("Europe/Kyiv")
 
@@ -193,3 +193,34 @@ def test_digest_on_demand_lists_new_posts_and_then_says_nothing_new(
     member.send_command("/subscription")
     (none,) = group.wait_for_replies(1, timeout=10)
     assert "no daily digest" in none.text
+
+
+def test_a_channel_admin_subscribes_the_channel_from_a_private_chat(
+    start_bot: Callable[..., BotProcess],
+    tg_user: Callable[..., TelegramUser],
+    emulator: Emulator,
+    bot_token: str,
+    fresh_db: Path,
+) -> None:
+    channel = {"id": -1002223334445, "type": "channel", "title": "Desk", "username": "deskdigest"}
+    emulator.register_chat(channel)
+    start_bot(database=fresh_db)
+    editor, outsider = tg_user(first_name="Editor"), tg_user(first_name="Outsider")
+    emulator.set_chat_member(channel["id"], editor.id, "administrator")
+
+    outsider.send_command("/subscribe @deskdigest 08:00")
+    (refused,) = outsider.wait_for_replies(1, timeout=10)
+    assert "Only an administrator of @deskdigest" in refused.text
+
+    editor.send_command("/subscribe @deskdigest 08:00")
+    (not_yet,) = editor.wait_for_replies(1, timeout=10)
+    assert "Make me an administrator of @deskdigest" in not_yet.text
+
+    emulator.set_chat_member(channel["id"], 666, "administrator", can_post_messages=True)
+    editor.send_command("/subscribe @deskdigest 08:00 Europe/Kyiv")
+    (done,) = editor.wait_for_replies(1, timeout=10)
+    assert "every day at 08:00 (Europe/Kyiv)" in done.text
+    store = Store(fresh_db)
+    sub = Subscriptions(store.db).get(channel["id"])
+    store.close()
+    assert sub is not None and sub.active and sub.chat_title == "Desk"

@@ -135,6 +135,7 @@ const control = {
   calls: [], // log of Bot API calls: {token, method, params, status, at}
   inlineQueries: new Map(), // inline_query_id -> {token, answer|null}
   commands: new Map(), // token -> BotCommand[] (setMyCommands)
+  chats: new Map(), // chat id (string) and "@username" (lowercase) -> Chat JSON for getChat
   nextInlineQueryId: 1,
 };
 const MAX_LOGGED_CALLS = 10000;
@@ -146,6 +147,7 @@ function resetControl() {
   control.calls = [];
   control.inlineQueries.clear();
   control.commands.clear();
+  control.chats.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,6 +289,16 @@ const MEMBER_DEFAULTS = {
   left: {},
   kicked: { until_date: 0 },
 };
+
+/** {id, type, title, username?}: a chat (a channel, say) that getChat then knows. */
+test.post('/chat', (req, res) => {
+  const p = params(req);
+  if (p.id === undefined || !p.type) return fail(res, 400, 'id and type are required');
+  const chat = { ...p, id: Number(p.id) };
+  control.chats.set(String(chat.id), chat);
+  if (chat.username) control.chats.set(`@${String(chat.username).toLowerCase()}`, chat);
+  return res.json({ ok: true, result: chat });
+});
 
 /** {chat_id, user_id, status, user?, ...fields}: what getChatMember answers for that pair. */
 test.post('/chatMember', (req, res) => {
@@ -620,6 +632,15 @@ app.all('/bot:token/getWebhookInfo', (req, res) => {
     ok: true,
     result: { url: hook ? hook.url : '', has_custom_certificate: false, pending_update_count: 0 },
   });
+});
+
+// Upstream lacks getChat: answer chats registered through /_test/chat, by id or @username.
+app.all('/bot:token/getChat', (req, res) => {
+  const key = String(params(req).chat_id).toLowerCase();
+  const chat = control.chats.get(key);
+  if (!chat) return fail(res, 400, 'Bad Request: chat not found');
+  // getChat answers a ChatFullInfo, which always carries these two (PTB requires them).
+  return res.json({ ok: true, result: { accent_color_id: 0, max_reaction_count: 11, ...chat } });
 });
 
 // Default for a (chat, user) pair nobody configured: an ordinary member.
