@@ -197,10 +197,19 @@ def _tf_dtype(max_tf: int) -> type[np.integer[Any]]:
     return np.uint16 if max_tf < 1 << 16 else np.int32
 
 
+def _term_counts(terms: I32, n_terms: int, chunk: int = 1 << 22) -> I64:
+    """``np.bincount(terms, minlength=n_terms)`` chunk by chunk: bincount converts its input
+    to int64, which for all postings at once would be a second, doubled copy of them."""
+    counts = np.zeros(n_terms, dtype=np.int64)
+    for lo in range(0, len(terms), chunk):
+        counts += np.bincount(terms[lo : lo + chunk], minlength=n_terms)
+    return counts
+
+
 def _segment_from_forward(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, n_terms: int) -> _Segment:
     """Invert slot-major postings (each slot's terms distinct) into term-major CSR arrays."""
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(fwd_terms, minlength=n_terms), out=offsets[1:])
+    np.cumsum(_term_counts(fwd_terms, n_terms), out=offsets[1:])
     if _invert is not None:
         docs, tfs = _invert(fwd_offsets, fwd_terms, fwd_tfs, offsets)
     else:
@@ -561,7 +570,73 @@ def _gather_tfs_py(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, slots: I64, ti
     return out
 
 
+def _gather_runs_py(
+    code: I64,
+    a_offsets: I64,
+    a_terms: I32,
+    a_tfs: TF,
+    b_offsets: I64,
+    b_terms: I32,
+    b_tfs: npt.NDArray[Any],
+    out_offsets: I64,
+    out_terms: I32,
+    out_tfs: TF,
+) -> None:
+    """Fill out run ``j`` with run ``code[j]`` of ``a`` (code >= 0) or run ``-code[j] - 1``
+    of ``b``: the slot-by-slot copy that merges (and un-merges) forward indexes."""
+    for j in range(code.shape[0]):
+        c = code[j]
+        q = out_offsets[j]
+        if c >= 0:
+            for p in range(a_offsets[c], a_offsets[c + 1]):
+                out_terms[q] = a_terms[p]
+                out_tfs[q] = a_tfs[p]
+                q += 1
+        else:
+            c = -c - 1
+            for p in range(b_offsets[c], b_offsets[c + 1]):
+                out_terms[q] = b_terms[p]
+                out_tfs[q] = b_tfs[p]
+                q += 1
+
+
+def _run_lengths(code: I64, a_offsets: I64, b_offsets: I64) -> I64:
+    """Length of each run `_gather_runs` copies for ``code``."""
+    lengths = np.empty(len(code), dtype=np.int64)
+    from_a = code >= 0
+    a_codes = code[from_a]
+    lengths[from_a] = a_offsets[a_codes + 1] - a_offsets[a_codes]
+    b_codes = -code[~from_a] - 1
+    lengths[~from_a] = b_offsets[b_codes + 1] - b_offsets[b_codes]
+    return lengths
+
+
+def _gathered(
+    code: I64,
+    a: tuple[I64, I32, TF],
+    b: tuple[I64, I32, npt.NDArray[Any]],
+    tf_dtype: type[np.integer[Any]] | np.dtype[Any],
+) -> tuple[I64, I32, TF]:
+    """Forward arrays (offsets, terms, tfs) of the runs ``code`` picks from ``a`` and ``b``."""
+    offsets = np.zeros(len(code) + 1, dtype=np.int64)
+    np.cumsum(_run_lengths(code, a[0], b[0]), out=offsets[1:])
+    total = int(offsets[-1])
+    terms = np.empty(total, dtype=np.int32)
+    tfs = np.empty(total, dtype=tf_dtype)
+    if _gather_runs is not None:
+        _gather_runs(code, a[0], a[1], a[2], b[0], b[1], b[2], offsets, terms, tfs)
+        return offsets, terms, tfs
+    for j, c in enumerate(code.tolist()):  # numpy: one slice per run
+        src = a if c >= 0 else b
+        r = c if c >= 0 else -c - 1
+        lo, hi = int(src[0][r]), int(src[0][r + 1])
+        terms[offsets[j] : offsets[j + 1]] = src[1][lo:hi]
+        tfs[offsets[j] : offsets[j + 1]] = src[2][lo:hi]
+    return offsets, terms, tfs
+
+
 _invert: Callable[..., tuple[I32, TF]] | None = None
+_gather_runs: Callable[..., None] | None = None
 _layers: Callable[..., tuple[Any, ...]] | None = None
 _saat: Callable[..., tuple[I64, F64]] | None = None
 _gather_tfs: Callable[..., I64] | None = None
@@ -583,6 +658,7 @@ if numba is not None:
     _heap_push = _jit(_heap_push, inline="always")
     _saat = _jit(_saat_py)
     _gather_tfs = _jit(_gather_tfs_py, nogil=True)
+    _gather_runs = _jit(_gather_runs_py, nogil=True)
 
 
 # -------------------------------------------------------------------------------- index
@@ -833,51 +909,73 @@ class BM25Index:
     def _merge(self) -> None:
         """Fold the delta into a fresh main segment, dropping removed slots (order kept).
 
-        Only array passes over the main postings; the delta is small by construction.
+        One pass over the main postings; the delta is small by construction. Memory: the merge
+        never holds more than two of the four big arrays sets (old and new inverted lists, old
+        and new forward index) at once, so its peak is about the segment's own size. The old
+        inverted lists go first (the old forward index rebuilds them if the merge fails); the
+        new forward index is copied slot by slot; the old forward index goes before the new
+        lists are inverted, and the postings it alone held (slots edited or removed since the
+        last merge; few) are kept aside so that a failure can still restore it.
         """
         n_slots = len(self._ids)
         loc = self._loc[:n_slots]
         main = self._main
         old_main_slots = main.n_slots
-        in_main = loc[:old_main_slots] == _MAIN
-        main_lengths = np.diff(main.fwd_offsets)
+        old_fwd = (main.fwd_offsets, main.fwd_terms, main.fwd_tfs)
         live = loc != _ABSENT
-        new_lengths = np.zeros(n_slots, dtype=np.int64)
-        new_lengths[:old_main_slots][in_main] = main_lengths[in_main]
-        delta_slots = np.flatnonzero(loc >= 0)
-        delta_nums = loc[delta_slots]
-        delta_runs = [self._delta_docs[int(d)] for d in delta_nums.tolist()]
-        new_lengths[delta_slots] = [len(terms) for terms, _ in delta_runs]
-        new_lengths = new_lengths[live]
-        fwd_offsets = np.zeros(len(new_lengths) + 1, dtype=np.int64)
-        np.cumsum(new_lengths, out=fwd_offsets[1:])
-        total = int(fwd_offsets[-1])
-        from_delta = np.repeat((loc >= 0)[live], new_lengths)
-        keep_main = np.repeat(in_main, main_lengths)
-        d_terms = np.concatenate([t for t, _ in delta_runs]) if delta_runs else _EMPTY_I32
-        d_tfs = np.concatenate([f for _, f in delta_runs]) if delta_runs else _EMPTY_I64
+        removed = not bool(live.all())
+        # Delta runs by delta number (superseded runs included; the delta is small).
+        delta_docs = self._delta_docs
+        d_offsets = np.zeros(len(delta_docs) + 1, dtype=np.int64)
+        d_lengths = (len(terms) for terms, _ in delta_docs)
+        np.cumsum(np.fromiter(d_lengths, np.int64, len(delta_docs)), out=d_offsets[1:])
+        d_terms = np.concatenate([t for t, _ in delta_docs]) if delta_docs else _EMPTY_I32
+        d_tfs = np.concatenate([f for _, f in delta_docs]) if delta_docs else _EMPTY_I64
+        delta = (d_offsets, d_terms, d_tfs)
+        # New slot j takes main run s (still in main) or delta run loc[s] (code -loc[s] - 1).
+        live_slots = np.flatnonzero(live)
+        live_loc = loc[live_slots]
+        new_code = np.where(live_loc == _MAIN, live_slots, -live_loc - 1)
+        del live_slots, live_loc
+        # Main slots since edited or removed: their postings, for undoing the merge.
+        in_main = loc[:old_main_slots] == _MAIN
+        dead_slots = np.flatnonzero(~in_main)
+        dead = _gathered(dead_slots, old_fwd, delta, main.fwd_tfs.dtype)
         max_tf = max(int(d_tfs.max(initial=0)), int(main.fwd_tfs.max(initial=0)))
-        fwd_terms = np.empty(total, dtype=np.int32)
-        fwd_tfs = np.empty(total, dtype=_tf_dtype(max_tf))
-        fwd_terms[~from_delta] = main.fwd_terms[keep_main]
-        fwd_tfs[~from_delta] = main.fwd_tfs[keep_main]
-        fwd_terms[from_delta] = d_terms
-        fwd_tfs[from_delta] = d_tfs
-        del from_delta, keep_main
-        # The old inverted lists go first: the new ones come from the new forward index, and
-        # two copies of the postings at once would be the merge's peak memory.
+        # The old inverted lists go first: two copies of the postings at once would be the
+        # merge's peak memory.
         main.docs, main.tfs, main.layers = _EMPTY_I32, _EMPTY_I32, None
+        self._scratch = None
         try:
-            self._main = _segment_from_forward(fwd_offsets, fwd_terms, fwd_tfs, len(self._terms))
+            fwd_offsets, fwd_terms, fwd_tfs = _gathered(new_code, old_fwd, delta, _tf_dtype(max_tf))
         except BaseException:  # e.g. MemoryError: put the old segment back together
-            self._main = _segment_from_forward(
-                main.fwd_offsets, main.fwd_terms, main.fwd_tfs, main.n_terms
-            )
+            self._main = _segment_from_forward(*old_fwd, main.n_terms)
             self._compute_layers()
             raise
-        self._ids = [doc_id for doc_id in self._ids if doc_id is not None]
-        self._slot_of = {doc_id: i for i, doc_id in enumerate(self._ids) if doc_id is not None}
-        self._dl = self._dl[:n_slots][live].copy()
+        n_old_terms = main.n_terms
+        main.fwd_offsets, main.fwd_terms, main.fwd_tfs = _EMPTY_I64, _EMPTY_I32, _EMPTY_I32
+        old_fwd_offsets = old_fwd[0]
+        del old_fwd, main, d_terms, d_tfs, delta
+        try:
+            self._main = _segment_from_forward(fwd_offsets, fwd_terms, fwd_tfs, len(self._terms))
+        except BaseException:  # restore the old forward index from the new one and `dead`
+            new_slot = np.cumsum(live) - 1
+            old_code = np.empty(old_main_slots, dtype=np.int64)
+            old_code[in_main] = new_slot[:old_main_slots][in_main]
+            old_code[~in_main] = -np.arange(len(dead_slots), dtype=np.int64) - 1
+            del new_slot
+            restored = _gathered(old_code, (fwd_offsets, fwd_terms, fwd_tfs), dead, dead[2].dtype)
+            del fwd_terms, fwd_tfs
+            self._main = _segment_from_forward(old_fwd_offsets, *restored[1:], n_old_terms)
+            self._compute_layers()
+            raise
+        del fwd_terms, fwd_tfs, dead
+        if removed:  # slots renumbered; otherwise ids and their slots stay as they are
+            self._ids = [doc_id for doc_id in self._ids if doc_id is not None]
+            self._slot_of = {d: i for i, d in enumerate(self._ids) if d is not None}
+            self._dl = self._dl[:n_slots][live].copy()
+        else:
+            self._dl = self._dl[:n_slots].copy()
         self._loc = np.full(len(self._ids), _MAIN, dtype=np.int64)
         self._delta_docs = []
         self._delta_postings = {}

@@ -383,6 +383,84 @@ def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
     assert_index_matches(index, mirror.items(), queries)
 
 
+def test_merges_without_the_compiled_run_copy_match_a_fresh_bm25(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_module, "_gather_runs", None)
+    rng = random.Random(61)
+    pool = generated_posts(400, seed=62)
+    index = BM25Index.build(pool[:200])
+    index._MERGE_MIN = 40
+    mirror = Mirror()
+    for doc_id, tokens in pool[:200]:
+        mirror.upsert(doc_id, tokens)
+    queries = queries_from(pool, 12, seed=63)
+    for step in range(400):
+        doc_id = f"post-{rng.randrange(300)}"
+        if rng.random() < 0.2:
+            index.remove(doc_id)
+            mirror.remove(doc_id)
+        else:
+            tokens = rng.choice(pool)[1]
+            index.upsert(doc_id, tokens)
+            mirror.upsert(doc_id, tokens)
+        if step % 100 == 99:
+            assert_index_matches(index, mirror.items(), queries)
+
+
+def test_a_merge_of_removals_only_and_of_edits_only_stays_exact() -> None:
+    docs = generated_posts(600, seed=71)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    queries = queries_from(docs, 20, seed=72)
+    for doc_id, _ in docs[::7]:
+        index.remove(doc_id)
+        mirror.remove(doc_id)
+    index._merge()
+    assert_index_matches(index, mirror.items(), queries)
+    for (doc_id, _), (_, tokens) in zip(docs[1::5], docs[2::5], strict=False):
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index._merge()
+    assert_index_matches(index, mirror.items(), queries)
+    assert [doc_id for doc_id, _ in mirror.items()] == [d for d in index._ids if d is not None]
+
+
+def test_a_merge_that_fails_copying_the_forward_index_leaves_the_index_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = generated_posts(800, seed=81)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in [("post-5", ["kremlin", "drone"]), ("new", ["drone", "kyiv"])]:
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index.remove("post-11")
+    mirror.remove("post-11")
+    real = index_module._gathered
+    calls: list[int] = []
+
+    def failing_second(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:  # the first copies the edited postings aside, the second the rest
+            raise MemoryError
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module, "_gathered", failing_second)
+    with pytest.raises(MemoryError):
+        index._merge()
+    queries = [*queries_from(docs, 20, seed=82), ["kremlin", "drone"]]
+    assert_index_matches(index, mirror.items(), queries)
+    index._merge()
+    assert_index_matches(index, mirror.items(), queries)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
@@ -621,3 +699,11 @@ def test_tokenize_many_gives_exactly_the_tokens_of_tokenize() -> None:
         "THE the The and-or x\u2011ray well\u2010known",
     ]
     assert list(tokenize_many(texts, cache_size=50)) == [tokenize(t) for t in texts]
+
+
+def test_term_counts_by_chunk_equal_one_bincount() -> None:
+    terms = np.array([3, 0, 3, 1, 3, 0, 2, 5, 5], dtype=np.int32)
+    for chunk in (1, 2, 4, 100):
+        counts = index_module._term_counts(terms, 7, chunk=chunk)
+        assert counts.tolist() == np.bincount(terms, minlength=7).tolist()
+    assert index_module._term_counts(terms[:0], 3).tolist() == [0, 0, 0]
