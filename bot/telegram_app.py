@@ -378,19 +378,9 @@ def build_application(
     )
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    app.add_handler(CommandHandler("start", bot.start))
-    app.add_handler(CommandHandler("help", bot.help))
-    app.add_handler(CommandHandler("search", bot.search))
-    app.add_handler(CommandHandler("latest", bot.latest))
-    app.add_handler(CommandHandler("timezone", bot.timezone))
-    app.add_handler(CommandHandler("subscribe", bot.subscribe))
-    app.add_handler(CommandHandler("unsubscribe", bot.unsubscribe))
-    app.add_handler(CommandHandler("subscription", bot.subscription))
-    app.add_handler(CommandHandler("digest", bot.digest))
-    app.add_handler(CommandHandler("sources", bot.sources))
-    app.add_handler(CommandHandler("follow", bot.follow))
-    app.add_handler(CommandHandler("unfollow", bot.unfollow))
-    app.add_handler(CommandHandler("following", bot.following))
+    # Every command is a method of the same name; /sources is for admins, so not advertised.
+    for command in [c.command for c in COMMANDS] + ["sources"]:
+        app.add_handler(CommandHandler(command, getattr(bot, command)))
     channel_posts = filters.UpdateType.CHANNEL_POST | filters.UpdateType.EDITED_CHANNEL_POST
     app.add_handler(MessageHandler(channel_posts, fresh.channel_post))
     app.add_handler(CallbackQueryHandler(bot.page))

@@ -80,6 +80,16 @@ def _subscribed_yesterday(database: Path, chat_id: int, minutes_ago: int) -> Non
     store.close()
 
 
+def _restart_sends_nothing_more(
+    bot: BotProcess, start_bot: Callable[..., BotProcess], database: Path, group: TelegramChat
+) -> None:
+    """Stop and start the bot again: the digest already delivered must not come a second time."""
+    bot.stop()
+    start_bot(database=database)
+    time.sleep(3)  # a restarted bot sends any catch-up digest at once; none must come
+    assert len([m for m in group.history() if "War diary" in m.text]) == 1
+
+
 def _digests(chat: TelegramChat, within: float) -> list[str]:
     """Digest messages that arrive in the chat within `within` seconds."""
     deadline = time.monotonic() + within
@@ -122,10 +132,7 @@ def test_a_group_admin_subscribes_and_exactly_one_digest_arrives_on_time(
     assert "Week-old story" not in digest
     assert digest.index("Air raid alert") < digest.index("Grain corridor")  # newest first
 
-    bot.stop()
-    start_bot(database=fresh_db)
-    time.sleep(3)  # a restarted bot sends any catch-up digest at once; none must come
-    assert len([m for m in group.history() if "War diary" in m.text]) == 1
+    _restart_sends_nothing_more(bot, start_bot, fresh_db, group)
 
 
 def test_a_digest_missed_while_the_bot_was_down_is_sent_once_at_start(
@@ -142,10 +149,7 @@ def test_a_digest_missed_while_the_bot_was_down_is_sent_once_at_start(
     digests = _digests(group, within=20)
     assert len(digests) == 1
     assert "Air raid alert over Kyiv lifted" in digests[0]
-    bot.stop()
-    start_bot(database=fresh_db)
-    time.sleep(3)  # a restarted bot sends any catch-up digest at once; none must come
-    assert len([m for m in group.history() if "War diary" in m.text]) == 1
+    _restart_sends_nothing_more(bot, start_bot, fresh_db, group)
 
 
 def test_a_chat_that_blocked_the_bot_is_unsubscribed(
