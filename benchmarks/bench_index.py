@@ -34,8 +34,8 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 import numpy as np  # noqa: E402
 from corpus import SEED, corpus_file, generate_posts, generate_queries, iter_cached  # noqa: E402
 
-from retrieval.index import BM25Index, tokenize_many  # noqa: E402
-from retrieval.text import tokenize  # noqa: E402
+from retrieval.index import BM25Index  # noqa: E402
+from retrieval.text import tokenize, tokenize_many  # noqa: E402
 
 ENGINES = ["liveblog", "liveblog-load", "rank-bm25", "bm25s", "fts5", "tantivy"]
 RESULTS = HERE / "results"

@@ -33,7 +33,7 @@ import threading
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,15 +42,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.text import _WORD, _analyse
+from retrieval import bm25_kernels as kernels
 
-numba: Any
-try:
-    import numba  # type: ignore[import-untyped,import-not-found,unused-ignore,no-redef]
-except ImportError:  # pragma: no cover - numba is optional: exact numpy scoring still works
-    numba = None
-
-__all__ = ["BM25Index", "IndexLoadError", "IndexStats", "tokenize_many"]
+__all__ = ["BM25Index", "IndexLoadError", "IndexStats"]
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -63,7 +57,6 @@ _VERSION = 2  # 2: postings in impact layers
 _MANIFEST = "manifest.json"
 _ABSENT = -2  # slot location: document removed
 _MAIN = -1  # slot location: document's postings live in the main segment (>= 0: delta number)
-_MAX_KERNEL_TERMS = 30  # the kernel marks the terms seen in a slot in 30 bits of a uint32
 #: A postings list this long is split into impact layers: g >= 90% of the term's best g,
 #: >= 80%, >= 65%, >= 50%, and the rest (measured on the benchmark archive: fewer layers read
 #: more postings, more layers cost more bookkeeping per query term).
@@ -71,27 +64,6 @@ _LAYER_MIN = 1024
 _LAYER_FRACTIONS = np.array([0.9, 0.8, 0.65, 0.5], dtype=np.float64)
 _EMPTY_I32: I32 = np.zeros(0, dtype=np.int32)
 _EMPTY_I64: I64 = np.zeros(0, dtype=np.int64)
-
-
-def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator[list[str]]:
-    """`retrieval.text.tokenize` of each text, several times faster on large archives.
-
-    The terms of a text depend only on its raw words, so each distinct raw word is analysed
-    once and remembered (the memo is dropped when it holds ``cache_size`` words); the token
-    lists are identical to ``tokenize``'s.
-    """
-    memo: dict[str, list[str]] = {}
-    findall = _WORD.findall
-    for text in texts:
-        terms: list[str] = []
-        for raw in findall(text):
-            analysed = memo.get(raw)
-            if analysed is None:
-                if len(memo) >= cache_size:
-                    memo.clear()
-                analysed = memo[raw] = _analyse(raw)
-            terms += analysed
-        yield terms
 
 
 class IndexLoadError(Exception):
@@ -210,8 +182,8 @@ def _segment_from_forward(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, n_terms
     """Invert slot-major postings (each slot's terms distinct) into term-major CSR arrays."""
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(_term_counts(fwd_terms, n_terms), out=offsets[1:])
-    if _invert is not None:
-        docs, tfs = _invert(fwd_offsets, fwd_terms, fwd_tfs, offsets)
+    if kernels.invert is not None:
+        docs, tfs = kernels.invert(fwd_offsets, fwd_terms, fwd_tfs, offsets)
     else:
         slots = np.repeat(np.arange(len(fwd_offsets) - 1, dtype=np.int32), np.diff(fwd_offsets))
         order = np.argsort(fwd_terms, kind="stable")  # stable: slots stay ascending per term
@@ -219,385 +191,6 @@ def _segment_from_forward(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, n_terms
         del slots
         tfs = fwd_tfs[order]
     return _Segment(offsets, docs, tfs, fwd_offsets, fwd_terms, fwd_tfs)
-
-
-# ------------------------------------------------------------------------------ kernels
-#
-# Plain Python functions compiled by numba when it is installed. They are written in the
-# subset numba compiles: loops over arrays, no Python objects.
-
-
-def _invert_py(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, offsets: I64) -> tuple[I32, TF]:
-    """Counting sort of slot-major postings by term: one pass, slots ascending per term."""
-    n_post = fwd_terms.shape[0]
-    docs = np.empty(n_post, np.int32)
-    tfs = np.empty(n_post, fwd_tfs.dtype)
-    nxt = offsets[:-1].copy()
-    for s in range(fwd_offsets.shape[0] - 1):
-        for p in range(fwd_offsets[s], fwd_offsets[s + 1]):
-            t = fwd_terms[p]
-            q = nxt[t]
-            docs[q] = s
-            tfs[q] = fwd_tfs[p]
-            nxt[t] = q + 1
-    return docs, tfs
-
-
-def _layers_py(
-    offsets: I64,
-    docs: I32,
-    tfs: TF,
-    dl: I32,
-    k1: float,
-    b: float,
-    avgdl: float,
-    fractions: F64,
-    min_len: int,
-) -> tuple[Any, ...]:
-    """Split each long postings list into impact layers (see `_Layers`), in place.
-
-    Reorders ``docs`` and ``tfs`` layer by layer (slots ascending within a layer; no second
-    copy of the postings, which would double the build's peak memory) and returns the arrays
-    of `_Layers`. Bounds are rounded up: float32 keeps 6e-8 relative, the margin 1e-6.
-    """
-    n_terms = offsets.shape[0] - 1
-    n_layers = fractions.shape[0] + 1
-    max_lists = n_terms * n_layers
-    lists = np.zeros(n_terms + 1, np.int64)
-    lo = np.empty(max_lists, np.int64)
-    hi = np.empty(max_lists, np.int64)
-    list_bound = np.zeros(max_lists, np.float32)
-    longest = 0
-    for t in range(n_terms):
-        longest = max(longest, offsets[t + 1] - offsets[t])
-    g = np.empty(longest, np.float64)
-    layer = np.empty(longest, np.int64)
-    old_docs = np.empty(longest, docs.dtype)
-    old_tfs = np.empty(longest, tfs.dtype)
-    kp1 = k1 + 1.0
-    n_lists = 0
-    for t in range(n_terms):
-        first = offsets[t]
-        count = offsets[t + 1] - first
-        best = 0.0
-        for q in range(count):
-            tf = float(tfs[first + q])
-            g[q] = tf * kp1 / (tf + k1 * (1.0 - b + b * dl[docs[first + q]] / avgdl))
-            if g[q] > best:
-                best = g[q]
-        layers_here = n_layers if count >= min_len else 1
-        if layers_here > 1:
-            for q in range(count):
-                old_docs[q] = docs[first + q]
-                old_tfs[q] = tfs[first + q]
-        for q in range(count):
-            lay = 0
-            while lay < layers_here - 1 and g[q] < fractions[lay] * best:
-                lay += 1
-            layer[q] = lay
-        lists[t] = n_lists
-        pos = first
-        for lay in range(layers_here):
-            begin = pos
-            top = 0.0
-            for q in range(count):
-                if layer[q] == lay:
-                    if layers_here > 1:
-                        docs[pos] = old_docs[q]
-                        tfs[pos] = old_tfs[q]
-                    if g[q] > top:
-                        top = g[q]
-                    pos += 1
-            if pos > begin:
-                lo[n_lists] = begin
-                hi[n_lists] = pos
-                list_bound[n_lists] = top * (1.0 + 1e-6) + 1e-12
-                n_lists += 1
-    lists[n_terms] = n_lists
-    return (
-        lists,
-        lo[:n_lists].copy(),
-        hi[:n_lists].copy(),
-        list_bound[:n_lists].copy(),
-    )
-
-
-def _saat_py(
-    docs: I32,
-    tfs: TF,
-    dl: I32,
-    loc: I64,
-    tombstones: bool,
-    lo: I64,
-    hi: I64,
-    lw: F64,
-    lub: F64,
-    term_lists: I64,
-    term_w: F64,
-    delta_off: I64,
-    delta_slots: I64,
-    delta_tfs: I64,
-    k1: float,
-    b: float,
-    avgdl: float,
-    k: int,
-    theta0: float,
-    acc: F64,
-    seen: npt.NDArray[np.uint32],
-    touched: I32,
-    cands: I32,
-) -> tuple[I64, F64]:
-    """Best ``k`` live slots of a query, reading whole lists while they can matter.
-
-    Query term ``t`` has lists ``term_lists[t]:term_lists[t+1]`` (weight ``lw``, bound ``lub``
-    on a posting's contribution, descending; a slot is in at most one list of a term). Reading
-    a list adds exact contributions to ``acc``; partial sums are lower bounds of scores, so once
-    the bounds of the unread lists add up to less than the k-th best partial sum (or
-    ``theta0``), no unseen slot can make the top k. Lists are read best value first: the
-    largest drop of that sum per posting. The seen slots that can still make it are then
-    completed from the unread lists (binary search, or one pass when they are many).
-    The delta's postings of term ``t`` (``delta_off[t]:delta_off[t+1]``, live ones only) are
-    read first and in full; a delta slot is then settled for every term, since its stale
-    postings in the main lists (if it was edited) must not complete it.
-    ``acc``, ``seen``, ``touched`` and ``cands`` are scratch arrays, zeroed on entry and exit.
-    """
-    n_terms = term_lists.shape[0] - 1
-    kp1 = k1 + 1.0
-    # k1 * (1 - b + b * dl / avgdl) as one multiply-add; every slot gets the same arithmetic,
-    # so equal inputs still give equal sums (the final scores are recomputed exactly).
-    base = k1 * (1.0 - b)
-    slope = k1 * b / avgdl
-    nxt = term_lists[:-1].copy()
-    rest = np.zeros(n_terms, np.float64)
-    for t in range(n_terms):
-        rest[t] = lub[nxt[t]] if nxt[t] < term_lists[t + 1] else 0.0
-    heap_s = np.empty(k, np.float64)
-    heap_d = np.empty(k, np.int64)
-    top = np.empty(k, np.int64)  # slots of the k best partial sums so far
-    n_top = 0
-    theta = theta0
-    n_touched = 0
-    marked = np.uint32(1 << 31)
-    candidate = np.uint32(1 << 30)
-    settled = np.uint32((1 << n_terms) - 1)
-    size = 0
-    for t in range(n_terms):
-        for p in range(delta_off[t], delta_off[t + 1]):
-            d = delta_slots[p]
-            tf = float(delta_tfs[p])
-            if seen[d] == 0:
-                touched[n_touched] = d
-                n_touched += 1
-            seen[d] = settled
-            acc[d] += term_w[t] * (tf * kp1 / (tf + (base + slope * dl[d])))
-    for j in range(n_touched):
-        size = _heap_push(heap_s, heap_d, size, k, acc[touched[j]], touched[j])
-    n_top = size
-    for j in range(size):
-        top[j] = heap_d[j]
-    if size == k:
-        theta = max(theta, heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0])))
-    while True:
-        unseen = 0.0
-        for t in range(n_terms):
-            unseen += rest[t]
-        if unseen < theta:
-            break
-        best_t = -1
-        best_value = -np.inf
-        for t in range(n_terms):
-            i = nxt[t]
-            if i == term_lists[t + 1]:
-                continue
-            after = lub[i + 1] if i + 1 < term_lists[t + 1] else 0.0
-            value = (rest[t] - after) / (hi[i] - lo[i] + 1.0)
-            if value > best_value:
-                best_value = value
-                best_t = t
-        if best_t < 0:
-            break
-        i = nxt[best_t]
-        nxt[best_t] += 1
-        rest[best_t] = lub[i + 1] if i + 1 < term_lists[best_t + 1] else 0.0
-        bit = np.uint32(1 << best_t)
-        w = lw[i]
-        for j in range(n_top):
-            seen[top[j]] |= marked
-        size = 0
-        for p in range(lo[i], hi[i]):
-            d = docs[p]
-            if tombstones and loc[d] != -1:
-                continue
-            tf = float(tfs[p])
-            if seen[d] == 0:
-                touched[n_touched] = d
-                n_touched += 1
-            seen[d] |= bit
-            acc[d] += w * (tf * kp1 / (tf + (base + slope * dl[d])))
-            if (seen[d] & marked) == 0:
-                size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
-        for j in range(n_top):
-            d = top[j]
-            seen[d] ^= marked
-            size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
-        n_top = size
-        for j in range(size):
-            top[j] = heap_d[j]
-        if size == k:
-            floor = heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0]))
-            if floor > theta:
-                theta = floor
-    # The seen slots whose bound still reaches theta become candidates.
-    n_cands = 0
-    for j in range(n_touched):
-        d = touched[j]
-        bound = acc[d]
-        for t in range(n_terms):
-            if (seen[d] & np.uint32(1 << t)) == 0:
-                bound += rest[t]
-        if bound >= theta:
-            cands[n_cands] = d
-            n_cands += 1
-            seen[d] |= candidate
-    # Complete them term by term (a fixed order: equal inputs give bit-equal sums).
-    for t in range(n_terms):
-        bit = np.uint32(1 << t)
-        for i in range(nxt[t], term_lists[t + 1]):
-            if n_cands == 0:
-                break
-            length = hi[i] - lo[i]
-            if n_cands * 24 < length:
-                for j in range(n_cands):
-                    d = cands[j]
-                    if (seen[d] & bit) != 0:
-                        continue
-                    a = lo[i]
-                    z = hi[i]
-                    while a < z:
-                        mid = (a + z) >> 1
-                        if docs[mid] < d:
-                            a = mid + 1
-                        else:
-                            z = mid
-                    if a < hi[i] and docs[a] == d:
-                        tf = float(tfs[a])
-                        acc[d] += lw[i] * (tf * kp1 / (tf + (base + slope * dl[d])))
-                        seen[d] |= bit
-            else:
-                for p in range(lo[i], hi[i]):
-                    d = docs[p]
-                    if (seen[d] & candidate) != 0 and (seen[d] & bit) == 0:
-                        tf = float(tfs[p])
-                        acc[d] += lw[i] * (tf * kp1 / (tf + (base + slope * dl[d])))
-                        seen[d] |= bit
-        rest[t] = 0.0
-        kept = 0
-        for j in range(n_cands):
-            d = cands[j]
-            bound = acc[d]
-            for u in range(t + 1, n_terms):
-                if (seen[d] & np.uint32(1 << u)) == 0:
-                    bound += rest[u]
-            if bound >= theta:
-                cands[kept] = d
-                kept += 1
-            else:
-                seen[d] ^= candidate
-        n_cands = kept
-    size = 0
-    for j in range(n_cands):
-        d = cands[j]
-        size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
-    for j in range(n_touched):
-        d = touched[j]
-        acc[d] = 0.0
-        seen[d] = 0
-    return heap_d[:size].copy(), heap_s[:size].copy()
-
-
-def _heap_push(heap_s: F64, heap_d: I64, size: int, k: int, score: float, d: int) -> int:
-    """Keep the best ``k`` (score, slot) pairs in a min-heap whose root is the worst kept.
-
-    Worse means a lower score, or an equal score and a later slot (ties go to the earlier).
-    Returns the new size.
-    """
-    if size < k:
-        pos = size
-        size += 1
-        while pos > 0:
-            parent = (pos - 1) // 2
-            if heap_s[parent] > score or (heap_s[parent] == score and heap_d[parent] < d):
-                heap_s[pos] = heap_s[parent]
-                heap_d[pos] = heap_d[parent]
-                pos = parent
-            else:
-                break
-        heap_s[pos] = score
-        heap_d[pos] = d
-        return size
-    if score < heap_s[0] or (score == heap_s[0] and d > heap_d[0]):
-        return size
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and (
-            heap_s[child + 1] < heap_s[child]
-            or (heap_s[child + 1] == heap_s[child] and heap_d[child + 1] > heap_d[child])
-        ):
-            child += 1
-        if heap_s[child] < score or (heap_s[child] == score and heap_d[child] > d):
-            heap_s[pos] = heap_s[child]
-            heap_d[pos] = heap_d[child]
-            pos = child
-        else:
-            break
-    heap_s[pos] = score
-    heap_d[pos] = d
-    return size
-
-
-def _gather_tfs_py(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, slots: I64, tids: I64) -> I64:
-    """tf of each term in each slot, read from the forward index (0 when absent)."""
-    out = np.zeros((slots.shape[0], tids.shape[0]), np.int64)
-    for r in range(slots.shape[0]):
-        s = slots[r]
-        for p in range(fwd_offsets[s], fwd_offsets[s + 1]):
-            for c in range(tids.shape[0]):
-                if fwd_terms[p] == tids[c]:
-                    out[r, c] = fwd_tfs[p]
-    return out
-
-
-def _gather_runs_py(
-    code: I64,
-    a_offsets: I64,
-    a_terms: I32,
-    a_tfs: TF,
-    b_offsets: I64,
-    b_terms: I32,
-    b_tfs: npt.NDArray[Any],
-    out_offsets: I64,
-    out_terms: I32,
-    out_tfs: TF,
-) -> None:
-    """Fill out run ``j`` with run ``code[j]`` of ``a`` (code >= 0) or run ``-code[j] - 1``
-    of ``b``: the slot-by-slot copy that merges (and un-merges) forward indexes."""
-    for j in range(code.shape[0]):
-        c = code[j]
-        q = out_offsets[j]
-        if c >= 0:
-            for p in range(a_offsets[c], a_offsets[c + 1]):
-                out_terms[q] = a_terms[p]
-                out_tfs[q] = a_tfs[p]
-                q += 1
-        else:
-            c = -c - 1
-            for p in range(b_offsets[c], b_offsets[c + 1]):
-                out_terms[q] = b_terms[p]
-                out_tfs[q] = b_tfs[p]
-                q += 1
 
 
 def _run_lengths(code: I64, a_offsets: I64, b_offsets: I64) -> I64:
@@ -623,8 +216,8 @@ def _gathered(
     total = int(offsets[-1])
     terms = np.empty(total, dtype=np.int32)
     tfs = np.empty(total, dtype=tf_dtype)
-    if _gather_runs is not None:
-        _gather_runs(code, a[0], a[1], a[2], b[0], b[1], b[2], offsets, terms, tfs)
+    if kernels.gather_runs is not None:
+        kernels.gather_runs(code, a[0], a[1], a[2], b[0], b[1], b[2], offsets, terms, tfs)
         return offsets, terms, tfs
     for j, c in enumerate(code.tolist()):  # numpy: one slice per run
         src = a if c >= 0 else b
@@ -633,32 +226,6 @@ def _gathered(
         terms[offsets[j] : offsets[j + 1]] = src[1][lo:hi]
         tfs[offsets[j] : offsets[j + 1]] = src[2][lo:hi]
     return offsets, terms, tfs
-
-
-_invert: Callable[..., tuple[I32, TF]] | None = None
-_gather_runs: Callable[..., None] | None = None
-_layers: Callable[..., tuple[Any, ...]] | None = None
-_saat: Callable[..., tuple[I64, F64]] | None = None
-_gather_tfs: Callable[..., I64] | None = None
-
-
-def _jit(function: Any, **options: Any) -> Any:
-    """numba-compile `function`, caching the machine code beside the module (or in
-    NUMBA_CACHE_DIR). A read-only install has nowhere to cache: compile per process instead
-    of failing at import."""
-    try:
-        return numba.njit(cache=True, **options)(function)
-    except RuntimeError:  # "cannot cache function …: no locator available"
-        return numba.njit(cache=False, **options)(function)
-
-
-if numba is not None:
-    _invert = _jit(_invert_py, nogil=True)
-    _layers = _jit(_layers_py, nogil=True)
-    _heap_push = _jit(_heap_push, inline="always")
-    _saat = _jit(_saat_py)
-    _gather_tfs = _jit(_gather_tfs_py, nogil=True)
-    _gather_runs = _jit(_gather_runs_py, nogil=True)
 
 
 # -------------------------------------------------------------------------------- index
@@ -988,13 +555,13 @@ class BM25Index:
     def _compute_layers(self) -> None:
         """Impact layers and block bounds for the main segment (only the kernel needs them)."""
         main = self._main
-        if _layers is None or not self._kernel_applies() or main.layers is not None:
+        if kernels.layers is None or not self._kernel_applies() or main.layers is not None:
             return  # (layering twice would scramble the slot order inside each list)
         avgdl = self._total_len / self._n_docs if self._n_docs else 1.0
         avgdl = max(avgdl, 1e-9)
         if not (main.docs.flags.writeable and main.tfs.flags.writeable):
             main.docs, main.tfs = np.array(main.docs), np.array(main.tfs)  # read-only mapping
-        lists, lo, hi, bound = _layers(
+        lists, lo, hi, bound = kernels.layers(
             main.offsets,
             main.docs,
             main.tfs,
@@ -1085,9 +652,9 @@ class BM25Index:
         if not weights:
             return []
         # Bounds assume contributions >= 0; negative idfs only occur in tiny collections.
-        prunable = self._use_kernel and _saat is not None and self._kernel_applies()
+        prunable = self._use_kernel and kernels.saat is not None and self._kernel_applies()
         distinct = len({tid for tid, _ in weights})
-        if prunable and distinct <= _MAX_KERNEL_TERMS and all(idf >= 0 for _, idf in weights):
+        if prunable and distinct <= kernels.MAX_QUERY_TERMS and all(idf >= 0 for _, idf in weights):
             return self._top_k_pruned(weights, k)
         return self._top_k_exhaustive(weights, k)
 
@@ -1115,7 +682,7 @@ class BM25Index:
 
     def _top_k_pruned(self, weights: list[tuple[int, float]], k: int) -> list[tuple[str, float]]:
         """Run the score-at-a-time kernel over the delta and the main segment's lists."""
-        assert _saat is not None
+        assert kernels.saat is not None
         main = self._main
         if main.layers is None:
             self._compute_layers()
@@ -1156,7 +723,7 @@ class BM25Index:
                 np.zeros(n, np.int32),
             )
         with self._lock:
-            slots, _ = _saat(
+            slots, _ = kernels.saat(
                 main.docs,
                 main.tfs,
                 self._dl,
@@ -1185,10 +752,10 @@ class BM25Index:
 
     def _rescore(self, slots: I64, weights: list[tuple[int, float]]) -> F64:
         """Exact scores of a few slots (ascending), read from the forward index."""
-        if _gather_tfs is not None and bool(np.all(self._loc[slots] == _MAIN)):
+        if kernels.gather_tfs is not None and bool(np.all(self._loc[slots] == _MAIN)):
             tids = list(dict.fromkeys(tid for tid, _ in weights))
             main = self._main
-            matrix = _gather_tfs(
+            matrix = kernels.gather_tfs(
                 main.fwd_offsets, main.fwd_terms, main.fwd_tfs, slots, np.array(tids, np.int64)
             )
             return self._score_tfs(

@@ -14,11 +14,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.index import BM25Index, IndexLoadError, tokenize_many
+from retrieval.index import BM25Index, IndexLoadError
 from retrieval.search import Searcher
 from retrieval.sources import Parsed
 from retrieval.store import ImportReport, Store
-from retrieval.text import tokenize
+from retrieval.text import tokenize, tokenize_many
 
 log = logging.getLogger(__name__)
 _STAMP = "library.json"

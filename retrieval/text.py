@@ -7,6 +7,7 @@ index holds the same token for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import pysbd
@@ -56,6 +57,27 @@ def tokenize(text: str) -> list[str]:
     for match in _WORD.finditer(text):
         terms.extend(_analyse(match.group()))
     return terms
+
+
+def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator[list[str]]:
+    """`tokenize` of each text, several times faster on large archives.
+
+    The terms of a text depend only on its raw words, so each distinct raw word is analysed
+    once and remembered (the memo is dropped when it holds ``cache_size`` words); the token
+    lists are identical to ``tokenize``'s.
+    """
+    memo: dict[str, list[str]] = {}
+    findall = _WORD.findall
+    for text in texts:
+        terms: list[str] = []
+        for raw in findall(text):
+            analysed = memo.get(raw)
+            if analysed is None:
+                if len(memo) >= cache_size:
+                    memo.clear()
+                analysed = memo[raw] = _analyse(raw)
+            terms += analysed
+        yield terms
 
 
 def word_spans(text: str) -> list[tuple[int, int, list[str]]]:

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
 import retrieval.index as index_module
-from retrieval.index import BM25Index, IndexLoadError, tokenize_many
-from retrieval.text import tokenize
+from retrieval import bm25_kernels
+from retrieval.index import BM25Index, IndexLoadError
+from retrieval.text import tokenize, tokenize_many
 
 SAMPLE = Path(__file__).resolve().parents[2] / "retrieval/data/cnn-russia-ukraine-2023-05-02.txt"
 TOL = 1e-9
@@ -186,18 +187,18 @@ def test_scores_stay_exact_when_the_average_length_drifts_before_a_merge(search:
     assert_index_matches(index, mirror.items(), queries_from(docs, 50, seed=24))
 
 
-@pytest.mark.skipif(index_module._saat is None, reason="numba is not installed")
+@pytest.mark.skipif(bm25_kernels.saat is None, reason="numba is not installed")
 def test_the_pruned_search_runs_the_compiled_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Guards the tests above: with numba, 'pruned' really exercises the kernel."""
     calls = []
-    kernel = index_module._saat
+    kernel = bm25_kernels.saat
     assert kernel is not None
 
     def counting(*args: object) -> object:
         calls.append(1)
         return kernel(*args)
 
-    monkeypatch.setattr(index_module, "_saat", counting)
+    monkeypatch.setattr(bm25_kernels, "saat", counting)
     docs = generated_posts(2000, seed=41)
     index = BM25Index.build(docs)
     assert_index_matches(index, docs, queries_from(docs, 10, seed=42))
@@ -386,7 +387,7 @@ def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
 def test_merges_without_the_compiled_run_copy_match_a_fresh_bm25(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(index_module, "_gather_runs", None)
+    monkeypatch.setattr(bm25_kernels, "gather_runs", None)
     rng = random.Random(61)
     pool = generated_posts(400, seed=62)
     index = BM25Index.build(pool[:200])
