@@ -127,4 +127,3 @@ def ingest_with_progress(
             total.merge(library.ingest(part))
             progress.advance(len(chunk))
     return total
-

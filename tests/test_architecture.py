@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-ADAPTER = {"telegram_app", "telegram_digests", "telegram_send", "telegram_sources", "webhook_server"}
+ADAPTER = {
+    "telegram_app",
+    "telegram_digests",
+    "telegram_send",
+    "telegram_sources",
+    "webhook_server",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

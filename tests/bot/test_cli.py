@@ -142,7 +142,10 @@ def test_only_stopwords_is_an_honest_nothing(loaded_db: Path) -> None:
     [
         (b"", "empty"),
         (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00", "binary"),
-        (b"<!doctype html>\n<html><head><title>x</title></head><body>hi</body></html>", "no LiveBlogPosting"),
+        (
+            b"<!doctype html>\n<html><head><title>x</title></head><body>hi</body></html>",
+            "no LiveBlogPosting",
+        ),
         (b"May 2, 2023 - Russia-Ukraine news | CNN\n\nOnly prose here.\n", "headlines"),
     ],
 )
