@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval import bm25_kernels as kernels
+from retrieval.doc_ids import DocIds
 
 __all__ = ["BM25Index", "IndexLoadError", "IndexStats"]
 
@@ -53,7 +54,7 @@ F64 = npt.NDArray[np.float64]
 TF = npt.NDArray[np.integer[Any]]
 
 _FORMAT = "liveblog-bm25"
-_VERSION = 2  # 2: postings in impact layers
+_VERSION = 3  # 2: postings in impact layers; 3: ids as arrays
 _MANIFEST = "manifest.json"
 _ABSENT = -2  # slot location: document removed
 _MAIN = -1  # slot location: document's postings live in the main segment (>= 0: delta number)
@@ -165,7 +166,10 @@ class _Segment:
 
 
 def _tf_dtype(max_tf: int) -> type[np.integer[Any]]:
-    """uint16 term frequencies halve the postings unless a document repeats a word 65,536 times."""
+    """The narrowest type for term frequencies up to ``max_tf``: a post rarely repeats a word
+    256 times, so postings usually store their tf in one byte instead of four."""
+    if max_tf < 1 << 8:
+        return np.uint8
     return np.uint16 if max_tf < 1 << 16 else np.int32
 
 
@@ -275,8 +279,7 @@ class BM25Index:
         self._vocab_size = 0
         self._idf_sum_cache: tuple[int, float] | None = None  # (N, sum of raw idf)
         # Documents live in slots, numbered in the order they were first added.
-        self._ids: list[str | None] = []
-        self._slot_of: dict[str, int] = {}
+        self._ids = DocIds.from_ids([])
         self._dl: I32 = np.zeros(16, dtype=np.int32)
         self._loc: I64 = np.full(16, _ABSENT, dtype=np.int64)
         self._n_docs = 0
@@ -306,14 +309,14 @@ class BM25Index:
         """An index of ``docs`` built in one pass (a repeated id keeps its last tokens)."""
         index = cls(k1, b, epsilon)
         term_ids = index._term_ids
-        slot_of = index._slot_of
-        ids = index._ids
+        slot_of: dict[str, int] = {}
+        ids: list[str] = []
         # One run of (term, tf) pairs per input document, in compact typed buffers.
         run_slots = array("q")
         run_lengths = array("q")
         run_dls = array("q")
         buf_terms = array("i")
-        buf_tfs = array("i")
+        buf_tfs = array("B")  # widened to "i" by the first tf above 255
         for doc_id, tokens in docs:
             slot = slot_of.get(doc_id)
             if slot is None:
@@ -324,18 +327,27 @@ class BM25Index:
             run_lengths.append(len(counts))
             run_dls.append(len(tokens))
             buf_terms.extend([term_ids.setdefault(t, len(term_ids)) for t in counts])
-            buf_tfs.extend(counts.values())
+            try:
+                buf_tfs.extend(counts.values())
+            except OverflowError:
+                del buf_tfs[len(buf_terms) - len(counts) :]
+                buf_tfs = array("i", buf_tfs)
+                buf_tfs.extend(counts.values())
         n_slots = len(ids)
         n_terms = len(term_ids)
         index._terms = list(term_ids)
+        index._ids = DocIds.from_ids(ids)
+        del ids, slot_of  # a million id strings and their dict: ~95 MB until the inversion
         runs = np.frombuffer(run_slots, dtype=np.int64) if run_slots else _EMPTY_I64
         lengths = np.frombuffer(run_lengths, dtype=np.int64) if run_lengths else _EMPTY_I64
         dl_runs = np.frombuffer(run_dls, dtype=np.int64) if run_dls else _EMPTY_I64
         # Views of the buffers, not copies: the build's peak memory is what an archive costs.
         fwd_terms = np.frombuffer(buf_terms, dtype=np.int32) if buf_terms else _EMPTY_I32
-        all_tfs = np.frombuffer(buf_tfs, dtype=np.int32) if buf_tfs else _EMPTY_I32
-        fwd_tfs = all_tfs.astype(_tf_dtype(int(all_tfs.max(initial=0))))
-        del all_tfs, buf_tfs
+        fwd_tfs: TF = (
+            np.frombuffer(buf_tfs, dtype=np.dtype(buf_tfs.typecode)) if buf_tfs else _EMPTY_I32
+        )
+        fwd_tfs = fwd_tfs.astype(_tf_dtype(int(fwd_tfs.max(initial=0))), copy=False)
+        del buf_tfs
         if len(runs) != n_slots:  # some id came more than once: keep each slot's last run
             last_run = np.zeros(n_slots, dtype=np.int64)
             np.maximum.at(last_run, runs, np.arange(len(runs)))
@@ -366,13 +378,11 @@ class BM25Index:
 
     def upsert(self, doc_id: str, tokens: Sequence[str]) -> None:
         """Add a document, or replace an existing document's tokens (it keeps its rank order)."""
-        slot = self._slot_of.get(doc_id)
+        slot = self._ids.slot(doc_id)
         if slot is not None:
             self._forget(slot)
         else:
-            slot = len(self._ids)
-            self._ids.append(doc_id)
-            self._slot_of[doc_id] = slot
+            slot = self._ids.append(doc_id)
             self._ensure_slot_capacity(slot + 1)
         counts = Counter(tokens)
         term_id = self._term_id
@@ -399,11 +409,10 @@ class BM25Index:
 
     def remove(self, doc_id: str) -> None:
         """Remove a document; removing an absent id does nothing."""
-        slot = self._slot_of.pop(doc_id, None)
+        slot = self._ids.remove(doc_id)
         if slot is None:
             return
         self._forget(slot)
-        self._ids[slot] = None
         self._changed += 1
         self._maybe_merge()
 
@@ -485,6 +494,7 @@ class BM25Index:
         last merge; few) are kept aside so that a failure can still restore it.
         """
         n_slots = len(self._ids)
+        new_ids = self._ids.compacted()  # first: it may fail while nothing has changed yet
         loc = self._loc[:n_slots]
         main = self._main
         old_main_slots = main.n_slots
@@ -537,9 +547,8 @@ class BM25Index:
             self._compute_layers()
             raise
         del fwd_terms, fwd_tfs, dead
-        if removed:  # slots renumbered; otherwise ids and their slots stay as they are
-            self._ids = [doc_id for doc_id in self._ids if doc_id is not None]
-            self._slot_of = {d: i for i, d in enumerate(self._ids) if d is not None}
+        self._ids = new_ids  # removed slots dropped, the later ones renumbered
+        if removed:
             self._dl = self._dl[:n_slots][live].copy()
         else:
             self._dl = self._dl[:n_slots].copy()
@@ -585,7 +594,7 @@ class BM25Index:
         return self._n_docs
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._slot_of
+        return doc_id in self._ids
 
     def document_frequency(self, term: str) -> int:
         """How many documents hold `term` (the answer core weighs query words by it)."""
@@ -814,9 +823,10 @@ class BM25Index:
         return score
 
     def _results(self, cand: npt.NDArray[Any], scores: F64, k: int) -> list[tuple[str, float]]:
-        ids = self._ids
+        doc_id = self._ids.doc_id
         return [
-            (str(ids[int(cand[i])]), float(scores[i])) for i in self._top_positions(scores, cand, k)
+            (str(doc_id(int(cand[i]))), float(scores[i]))
+            for i in self._top_positions(scores, cand, k)
         ]
 
     @staticmethod
@@ -832,7 +842,9 @@ class BM25Index:
 
     def score(self, query_tokens: Sequence[str], doc_id: str) -> float:
         """The BM25 score of one document (KeyError if the id is not in the index)."""
-        slot = self._slot_of[doc_id]
+        slot = self._ids.slot(doc_id)
+        if slot is None:
+            raise KeyError(doc_id)
         weights = self._query_weights(query_tokens)
         if not weights:
             return 0.0
@@ -853,10 +865,9 @@ class BM25Index:
         generation = f"gen-{uuid.uuid4().hex}"
         tmp = directory / f".{generation}.tmp"
         tmp.mkdir()
-        arrays = dict(self._main.arrays(), dl=self._dl[: len(self._ids)])
+        arrays = dict(self._main.arrays(), **self._ids.arrays(), dl=self._dl[: len(self._ids)])
         for name, values in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(values), allow_pickle=False)
-        _write_json(tmp / "ids.json", self._ids)
         _write_json(tmp / "terms.json", self._terms)
         _fsync_dir(tmp)
         os.replace(tmp, directory / generation)
@@ -896,6 +907,7 @@ class BM25Index:
                 raise IndexLoadError(f"{directory} holds no index of a format this version reads")
             gen = directory / str(manifest["generation"])
             names = ["offsets", "docs", "tfs", "fwd_offsets", "fwd_terms", "fwd_tfs", "dl"]
+            names += ["id_blob", "id_starts", "id_sorted_crcs", "id_order"]
             layers_avgdl = manifest.get("layers_avgdl")
             if layers_avgdl is not None:
                 names += ["lay_lists", "lay_lo", "lay_hi", "lay_bound"]
@@ -903,7 +915,12 @@ class BM25Index:
                 name: np.asarray(np.load(gen / f"{name}.npy", mmap_mode="c", allow_pickle=False))
                 for name in names
             }
-            ids = json.loads((gen / "ids.json").read_text(encoding="utf-8"))
+            ids = DocIds(
+                np.array(arrays.pop("id_blob"), dtype=np.uint8),
+                np.array(arrays.pop("id_starts"), dtype=np.int64),
+                np.array(arrays.pop("id_sorted_crcs"), dtype=np.uint32),
+                np.array(arrays.pop("id_order"), dtype=np.int32),
+            )
             terms = json.loads((gen / "terms.json").read_text(encoding="utf-8"))
             index = cls(manifest["k1"], manifest["b"], manifest["epsilon"])
             built_at = manifest.get("built_at")
@@ -936,7 +953,6 @@ class BM25Index:
         index._terms = terms
         index._term_ids = {t: i for i, t in enumerate(terms)}
         index._ids = ids
-        index._slot_of = {doc_id: i for i, doc_id in enumerate(ids)}
         index._dl = dl
         index._loc = np.full(len(ids), _MAIN, dtype=np.int64)
         index._n_docs = len(ids)
@@ -950,9 +966,8 @@ class BM25Index:
         """Counts and an estimate of the memory the index holds."""
         arrays = [*self._main.arrays().values(), self._df, self._dl, self._loc]
         memory = sum(a.nbytes for a in arrays)
-        memory += sys.getsizeof(self._term_ids) + sys.getsizeof(self._slot_of)
-        memory += sum(sys.getsizeof(t) for t in self._terms)
-        memory += sum(sys.getsizeof(i) for i in self._ids if i is not None)
+        memory += sys.getsizeof(self._term_ids) + sum(sys.getsizeof(t) for t in self._terms)
+        memory += self._ids.memory_bytes()
         main_live = self._loc[: self._main.n_slots] == _MAIN
         postings = int(np.diff(self._main.fwd_offsets)[main_live].sum())
         postings += sum(
@@ -971,15 +986,15 @@ def _check_consistent(
     directory: Path,
     segment: _Segment,
     dl: I32,
-    ids: object,
+    ids: DocIds,
     terms: object,
     manifest: dict[str, object],
 ) -> None:
     """Refuse a saved index whose parts do not fit together (truncated or mixed files)."""
     problems = []
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        problems.append("document ids are not a list of strings")
-    elif len(set(ids)) != len(ids) or len(ids) != len(dl) or len(ids) != segment.n_slots:
+    if not ids.consistent():
+        problems.append("document ids are not a well-formed table of distinct ids")
+    elif len(ids) != len(dl) or len(ids) != segment.n_slots:
         problems.append("document ids do not match the document arrays")
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
         problems.append("terms are not a list of strings")

@@ -50,7 +50,12 @@ class Library:
                 ids.append(post.post_id)
                 yield post.text
 
-        index = BM25Index.build((ids[n], terms) for n, terms in enumerate(tokenize_many(texts())))
+        def docs() -> Iterator[tuple[str, list[str]]]:
+            for n, terms in enumerate(tokenize_many(texts())):
+                yield ids[n], terms
+                ids[n] = ""  # the index keeps its own compact copy of the ids
+
+        index = BM25Index.build(docs())
         self._save(index, generation)
         return index
 

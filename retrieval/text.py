@@ -7,7 +7,7 @@ index holds the same token for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 import pysbd
@@ -30,8 +30,8 @@ def _stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
-def _analyse(raw: str) -> list[str]:
-    """Normalise one raw word into index terms (stopwords dropped, stemmed)."""
+def _analyse(raw: str, stem: Callable[[str], str] = _stem) -> list[str]:
+    """Normalise one raw word into index terms (stopwords dropped, stemmed by ``stem``)."""
     word = _APOSTROPHES.sub("'", raw.lower())
     if word in STOPWORDS:
         return []
@@ -47,7 +47,7 @@ def _analyse(raw: str) -> list[str]:
     for w in words:
         w = w.replace("'", "")
         if w and w not in STOPWORDS:
-            terms.append(_stem(w))
+            terms.append(stem(w))
     return terms
 
 
@@ -64,8 +64,10 @@ def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator
 
     The terms of a text depend only on its raw words, so each distinct raw word is analysed
     once and remembered (the memo is dropped when it holds ``cache_size`` words); the token
-    lists are identical to ``tokenize``'s.
+    lists are identical to ``tokenize``'s. The memo ends with the iteration; the stems of an
+    archive's whole vocabulary would otherwise stay in `_stem`'s cache for good.
     """
+    stem = _stemmer.stemWord
     memo: dict[str, list[str]] = {}
     findall = _WORD.findall
     for text in texts:
@@ -75,7 +77,7 @@ def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator
             if analysed is None:
                 if len(memo) >= cache_size:
                     memo.clear()
-                analysed = memo[raw] = _analyse(raw)
+                analysed = memo[raw] = _analyse(raw, stem)
             terms += analysed
         yield terms
 

@@ -23,6 +23,7 @@ from rank_bm25 import BM25Okapi
 
 import retrieval.index as index_module
 from retrieval import bm25_kernels
+from retrieval.doc_ids import DocIds
 from retrieval.index import BM25Index, IndexLoadError
 from retrieval.text import tokenize, tokenize_many
 
@@ -427,7 +428,8 @@ def test_a_merge_of_removals_only_and_of_edits_only_stays_exact() -> None:
         mirror.upsert(doc_id, tokens)
     index._merge()
     assert_index_matches(index, mirror.items(), queries)
-    assert [doc_id for doc_id, _ in mirror.items()] == [d for d in index._ids if d is not None]
+    slots = range(len(index._ids))
+    assert [doc_id for doc_id, _ in mirror.items()] == [index._ids.doc_id(s) for s in slots]
 
 
 def test_a_merge_that_fails_copying_the_forward_index_leaves_the_index_as_it_was(
@@ -583,6 +585,30 @@ def test_build_with_a_repeated_id_keeps_the_last_tokens_at_the_first_position() 
     assert_index_matches(index, docs, [["x"], ["y"], ["x", "y"]])
 
 
+@pytest.mark.parametrize("repeats", [255, 256, 70_000])
+def test_term_frequencies_past_the_narrow_storage_stay_exact(
+    search: str, repeats: int, tmp_path: Path
+) -> None:
+    """Postings keep tfs in one byte while they fit, wider once a post repeats a word more."""
+    docs = generated_posts(300, seed=71)
+    long_post: Doc = ("long", ["ukrain"] * repeats + ["kyiv", "russia"])
+    built = [*docs[:150], long_post, *docs[150:]]
+    queries = [["ukrain"], ["ukrain", "kyiv"], ["russia", "nato"], *queries_from(docs, 20, seed=72)]
+    index = BM25Index.build(built)
+    assert_index_matches(index, built, queries)
+    index.save(tmp_path / "idx")
+    assert_index_matches(BM25Index.load(tmp_path / "idx"), built, queries)
+    grown = BM25Index.build(docs)  # the wide post arrives later and is merged in
+    grown._MERGE_MIN = 8
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in [long_post, *generated_posts(20, seed=73)]:
+        grown.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    assert_index_matches(grown, mirror.items(), queries)
+
+
 def test_save_and_load_round_trip_exactly(tmp_path: Path) -> None:
     docs = generated_posts(1500, seed=13)
     index = BM25Index.build(docs, k1=1.2, b=0.7, epsilon=0.3)
@@ -652,21 +678,37 @@ def test_loading_an_index_with_a_missing_array_raises_index_load_error(tmp_path:
         BM25Index.load(tmp_path)
 
 
-def test_loading_an_index_with_a_truncated_array_raises_index_load_error(tmp_path: Path) -> None:
+def test_loading_an_index_with_any_truncated_array_raises_index_load_error(
+    tmp_path: Path,
+) -> None:
     BM25Index.build(sample_paragraphs()).save(tmp_path)
     generation = json.loads((tmp_path / "manifest.json").read_text())["generation"]
-    for array in (tmp_path / generation).glob("*.npy"):
-        array.write_bytes(array.read_bytes()[:-8])
+    arrays = sorted((tmp_path / generation).glob("*.npy"))
+    assert len(arrays) >= 10
+    for array in arrays:
+        whole = array.read_bytes()
+        array.write_bytes(whole[:-8])
         with pytest.raises(IndexLoadError):
             BM25Index.load(tmp_path)
-        break
+        array.write_bytes(whole)
+    assert len(BM25Index.load(tmp_path)) == len(sample_paragraphs())
 
 
-def test_loading_mismatched_ids_raises_index_load_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("other_ids", "problem"),
+    [
+        (["a"], "do not match"),  # one id for two documents
+        (["a", "a"], "distinct"),  # a repeated id
+    ],
+)
+def test_loading_mismatched_ids_raises_index_load_error(
+    tmp_path: Path, other_ids: list[str], problem: str
+) -> None:
     BM25Index.build([("a", ["x"]), ("b", ["y"])]).save(tmp_path)
     generation = json.loads((tmp_path / "manifest.json").read_text())["generation"]
-    (tmp_path / generation / "ids.json").write_text('["a"]', encoding="utf-8")
-    with pytest.raises(IndexLoadError):
+    for name, values in DocIds.from_ids(other_ids).arrays().items():
+        np.save(tmp_path / generation / f"{name}.npy", values)
+    with pytest.raises(IndexLoadError, match=problem):
         BM25Index.load(tmp_path)
 
 
