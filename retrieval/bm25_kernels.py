@@ -19,7 +19,15 @@ try:
 except ImportError:  # pragma: no cover - numba is optional: exact numpy scoring still works
     numba = None
 
-__all__ = ["MAX_QUERY_TERMS", "gather_runs", "gather_tfs", "invert", "layers", "saat"]
+__all__ = [
+    "MAX_QUERY_TERMS",
+    "SMALL_SEEN_TERMS",
+    "gather_runs",
+    "gather_tfs",
+    "invert",
+    "layers",
+    "saat",
+]
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -27,8 +35,12 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 TF = npt.NDArray[np.integer[Any]]
 
-#: `saat` marks the query terms seen in a slot in 30 bits of a uint32.
+#: `saat` marks the query terms seen in a slot in 30 bits of a uint32, or 6 bits of a uint8.
 MAX_QUERY_TERMS = 30
+SMALL_SEEN_TERMS = 6
+#: Up to this many distinct query terms, `saat` looks up a slot's bound on what its unread
+#: terms can add in a table of ``2**terms`` entries instead of looping over the terms.
+_MASK_TABLE_TERMS = 12
 
 
 def _invert_py(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, offsets: I64) -> tuple[I32, TF]:
@@ -147,7 +159,9 @@ def _saat_py(
     k: int,
     theta0: float,
     acc: F64,
-    seen: npt.NDArray[np.uint32],
+    seen: npt.NDArray[np.unsignedinteger[Any]],
+    marked: np.unsignedinteger[Any],
+    candidate: np.unsignedinteger[Any],
     touched: I32,
     cands: I32,
 ) -> tuple[I64, F64]:
@@ -164,6 +178,9 @@ def _saat_py(
     read first and in full; a delta slot is then settled for every term, since its stale
     postings in the main lists (if it was edited) must not complete it.
     ``acc``, ``seen``, ``touched`` and ``cands`` are scratch arrays, zeroed on entry and exit.
+    ``seen`` holds a bit per query term plus the flags ``marked`` and ``candidate``, its two
+    top bits: a uint8 array (1 MB per million slots, which stays in cache) serves queries of
+    up to `SMALL_SEEN_TERMS` terms, a uint32 array longer ones.
     """
     n_terms = term_lists.shape[0] - 1
     kp1 = k1 + 1.0
@@ -181,8 +198,6 @@ def _saat_py(
     n_top = 0
     theta = theta0
     n_touched = 0
-    marked = np.uint32(1 << 31)
-    candidate = np.uint32(1 << 30)
     settled = np.uint32((1 << n_terms) - 1)
     size = 0
     for t in range(n_terms):
@@ -233,12 +248,12 @@ def _saat_py(
             if tombstones and loc[d] != -1:
                 continue
             tf = float(tfs[p])
-            if seen[d] == 0:
-                touched[n_touched] = d
-                n_touched += 1
-            seen[d] |= bit
+            s = seen[d]
+            touched[n_touched] = d  # kept only on a first touch, without a branch (which
+            n_touched += s == 0  # mispredicts on about every other posting)
+            seen[d] = s | bit
             acc[d] += w * (tf * kp1 / (tf + (base + slope * dl[d])))
-            if (seen[d] & marked) == 0:
+            if (s & marked) == 0:
                 size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
         for j in range(n_top):
             d = top[j]
@@ -252,19 +267,30 @@ def _saat_py(
             if floor > theta:
                 theta = floor
     # The seen slots whose bound still reaches theta become candidates.
+    unread = np.empty(1 << n_terms if n_terms <= _MASK_TABLE_TERMS else 0, np.float64)
     n_cands = 0
-    for j in range(n_touched):
-        d = touched[j]
-        bound = acc[d]
-        for t in range(n_terms):
-            if (seen[d] & np.uint32(1 << t)) == 0:
-                bound += rest[t]
-        if bound >= theta:
+    if unread.shape[0]:
+        _unread_bounds(rest, unread)
+        for j in range(n_touched):
+            d = touched[j]
+            s = seen[d]
+            keep = acc[d] + unread[s & settled] >= theta
             cands[n_cands] = d
-            n_cands += 1
-            seen[d] |= candidate
-    # Complete them term by term (a fixed order: equal inputs give bit-equal sums).
-    for t in range(n_terms):
+            n_cands += keep
+            seen[d] = s | (candidate * keep)
+    else:
+        for j in range(n_touched):
+            d = touched[j]
+            if acc[d] + _unread_bound(rest, seen[d]) >= theta:
+                cands[n_cands] = d
+                n_cands += 1
+                seen[d] |= candidate
+    # Complete them term by term, the term with the most left to add first: one order for
+    # every slot, so that equal inputs still give bit-equal sums. After each term the
+    # completed partial sums raise theta, and candidates that can no longer reach it go.
+    order = np.argsort(-rest, kind="mergesort")
+    for pos in range(n_terms):
+        t = order[pos]
         bit = np.uint32(1 << t)
         for i in range(nxt[t], term_lists[t + 1]):
             if n_cands == 0:
@@ -295,18 +321,34 @@ def _saat_py(
                         acc[d] += lw[i] * (tf * kp1 / (tf + (base + slope * dl[d])))
                         seen[d] |= bit
         rest[t] = 0.0
-        kept = 0
+        if pos == n_terms - 1 or n_cands == 0:
+            break
+        size = 0
         for j in range(n_cands):
             d = cands[j]
-            bound = acc[d]
-            for u in range(t + 1, n_terms):
-                if (seen[d] & np.uint32(1 << u)) == 0:
-                    bound += rest[u]
-            if bound >= theta:
+            size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+        if size == k:
+            floor = heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0]))
+            if floor > theta:
+                theta = floor
+        kept = 0
+        if unread.shape[0]:
+            _unread_bounds(rest, unread)
+            for j in range(n_cands):
+                d = cands[j]
+                s = seen[d]
+                keep = acc[d] + unread[s & settled] >= theta
                 cands[kept] = d
-                kept += 1
-            else:
-                seen[d] ^= candidate
+                kept += keep
+                seen[d] = s ^ (candidate * (1 - keep))
+        else:
+            for j in range(n_cands):
+                d = cands[j]
+                if acc[d] + _unread_bound(rest, seen[d]) >= theta:
+                    cands[kept] = d
+                    kept += 1
+                else:
+                    seen[d] ^= candidate
         n_cands = kept
     size = 0
     for j in range(n_cands):
@@ -317,6 +359,31 @@ def _saat_py(
         acc[d] = 0.0
         seen[d] = 0
     return heap_d[:size].copy(), heap_s[:size].copy()
+
+
+def _unread_bounds(rest: F64, table: F64) -> None:
+    """``table[mask]``: the sum of ``rest[t]`` over the terms ``t`` not in ``mask``.
+
+    Built by adding, from the full mask down, so each entry is a sum of the same non-negative
+    bounds a loop would add (a bound must never come out below what the terms can add).
+    """
+    n_terms = rest.shape[0]
+    full = (1 << n_terms) - 1
+    table[full] = 0.0
+    for mask in range(full - 1, -1, -1):
+        u = 0
+        while (mask >> u) & 1:
+            u += 1
+        table[mask] = table[mask | (1 << u)] + rest[u]
+
+
+def _unread_bound(rest: F64, mask: np.uint32) -> float:
+    """The sum of ``rest[t]`` over the terms ``t`` not in ``mask`` (many-term queries)."""
+    bound = 0.0
+    for t in range(rest.shape[0]):
+        if (mask & np.uint32(1 << t)) == 0:
+            bound += rest[t]
+    return bound
 
 
 def _heap_push(heap_s: F64, heap_d: I64, size: int, k: int, score: float, d: int) -> int:
@@ -425,6 +492,8 @@ if numba is not None:
     invert = _jit(_invert_py, nogil=True)
     layers = _jit(_layers_py, nogil=True)
     _heap_push = _jit(_heap_push, inline="always")
+    _unread_bounds = _jit(_unread_bounds)
+    _unread_bound = _jit(_unread_bound, inline="always")
     saat = _jit(_saat_py)
     gather_tfs = _jit(_gather_tfs_py, nogil=True)
     gather_runs = _jit(_gather_runs_py, nogil=True)

@@ -235,6 +235,19 @@ def _gathered(
 # -------------------------------------------------------------------------------- index
 
 
+class _Scratch:
+    """Work arrays of the pruning kernel, one entry per slot, zero between queries."""
+
+    __slots__ = ("acc", "cands", "seen8", "seen32", "touched")
+
+    def __init__(self, n: int) -> None:
+        self.acc: F64 = np.zeros(n, np.float64)
+        self.seen8 = np.zeros(n, np.uint8)
+        self.seen32 = np.zeros(n, np.uint32)
+        self.touched: I32 = np.zeros(n, np.int32)
+        self.cands: I32 = np.zeros(n, np.int32)
+
+
 class _DeltaList:
     """One term's postings in the delta: append-only (delta number, tf) in doubling arrays."""
 
@@ -293,7 +306,7 @@ class BM25Index:
         self._main_dead = 0  # main-segment documents since removed or edited (tombstones)
         self.built_at: datetime | None = None
         # Zeroed work arrays of the kernel, one per slot; the lock keeps threads off each other.
-        self._scratch: tuple[F64, npt.NDArray[np.uint32], I32, I32] | None = None
+        self._scratch: _Scratch | None = None
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- building and updating
@@ -723,14 +736,14 @@ class BM25Index:
         delta_slots = np.concatenate([slots for slots, _ in delta])
         delta_tfs = np.concatenate([tfs for _, tfs in delta])
         n_slots = len(self._ids)
-        if self._scratch is None or len(self._scratch[0]) < n_slots:
-            n = n_slots + n_slots // 4 + 1024  # room for the posts still to come
-            self._scratch = (
-                np.zeros(n, np.float64),
-                np.zeros(n, np.uint32),
-                np.zeros(n, np.int32),
-                np.zeros(n, np.int32),
-            )
+        scratch = self._scratch
+        if scratch is None or len(scratch.acc) < n_slots:
+            scratch = self._scratch = _Scratch(n_slots + n_slots // 4 + 1024)  # room to grow
+        seen: tuple[npt.NDArray[Any], np.unsignedinteger[Any], np.unsignedinteger[Any]]
+        if len(tids) <= kernels.SMALL_SEEN_TERMS:
+            seen = (scratch.seen8, np.uint8(1 << 7), np.uint8(1 << 6))
+        else:
+            seen = (scratch.seen32, np.uint32(1 << 31), np.uint32(1 << 30))
         with self._lock:
             slots, _ = kernels.saat(
                 main.docs,
@@ -752,7 +765,10 @@ class BM25Index:
                 avgdl,
                 k,
                 -np.inf,
-                *self._scratch,
+                scratch.acc,
+                *seen,
+                scratch.touched,
+                scratch.cands,
             )
         if not len(slots):
             return []

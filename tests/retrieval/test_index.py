@@ -227,6 +227,24 @@ def test_common_term_queries_match_rank_bm25(search: str) -> None:
     assert_index_matches(BM25Index.build(docs), docs, queries)
 
 
+@pytest.mark.parametrize("n_terms", [5, 6, 7, 12, 13, 20])
+def test_questions_either_side_of_the_kernels_size_switches_match_rank_bm25(
+    search: str, n_terms: int
+) -> None:
+    """The kernel keeps its per-slot term marks in a byte up to 6 terms and in 32 bits past
+    that, and sums the bounds of unread terms from a table up to 12 terms, by a loop past."""
+    docs = generated_posts(4000, seed=43)
+    counts: dict[str, int] = {}
+    for _, tokens in docs:
+        for term in set(tokens):
+            counts[term] = counts.get(term, 0) + 1
+    by_df = sorted(counts, key=lambda term: -counts[term])
+    rng = random.Random(n_terms)
+    queries = [rng.sample(by_df[:60], n_terms) for _ in range(8)]
+    queries += [rng.sample(by_df[:10], 2) + rng.sample(by_df[200:], n_terms - 2) for _ in range(8)]
+    assert_index_matches(BM25Index.build(docs), docs, queries)
+
+
 def test_ties_among_repeated_posts_go_to_the_earliest_whatever_the_pruning(search: str) -> None:
     """Many identical posts: equal inputs must give equal scores, whichever order the pruning
     visits terms in, so that the earliest copy always wins the tie."""
