@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 from corpus import SEED, corpus_file, generate_posts, generate_queries, iter_cached  # noqa: E402
 
 from retrieval.index import BM25Index  # noqa: E402
+from retrieval.memory import map_large_allocations  # noqa: E402
 from retrieval.text import tokenize, tokenize_many  # noqa: E402
 
 ENGINES = ["liveblog", "liveblog-load", "rank-bm25", "bm25s", "fts5", "tantivy"]
@@ -355,6 +356,8 @@ RUNNERS: dict[str, Callable[[Path, list[list[str]], argparse.Namespace], dict[st
 
 def worker(args: argparse.Namespace) -> None:
     """Run one engine at one size; print one JSON object."""
+    if args.worker.startswith("liveblog"):
+        map_large_allocations()  # as `liveblog-bot` does at start-up (retrieval/memory.py)
     path = corpus_file(args.size, CACHE)
     queries = json.loads(Path(args.queries_file).read_text(encoding="utf-8"))
     result = RUNNERS[args.worker](path, queries, args)

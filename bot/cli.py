@@ -21,6 +21,7 @@ from bot.reply import Reply
 from bot.settings import ConfigError, Settings, load_settings
 from retrieval.importing import FORMATS, bundled_sample, parse_content, read_location
 from retrieval.library import Library
+from retrieval.memory import map_large_allocations
 from retrieval.sources import SourceError
 from retrieval.sources.detect import Format
 from retrieval.store import StoreError
@@ -90,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
         configure_logging(settings.log_level, settings.log_format, token)
+        map_large_allocations()  # before the index: its freed arrays go back to the OS
         return _dispatch(args, settings)
     except (UsageError, ConfigError, SourceError, StoreError) as exc:
         print(f"liveblog-bot: {exc}", file=sys.stderr)

@@ -112,7 +112,7 @@ class DocIds:
         key = doc_id.encode()
         crc = zlib.crc32(key)
         crcs, order, blob, starts = self._sorted_crcs, self._order, self._blob, self._starts
-        i = int(np.searchsorted(crcs, crc))
+        i = int(np.searchsorted(crcs, np.uint32(crc)))  # a Python int would copy crcs to int64
         while i < len(crcs) and int(crcs[i]) == crc:
             s = int(order[i])
             lo, hi = int(starts[s]), int(starts[s + 1])
