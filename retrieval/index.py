@@ -7,6 +7,8 @@ Layout (why it is fast and still exact):
   document (the forward index), which edits and removals need to update the statistics.
 * Documents added or edited since the last merge go to a small append-only *delta*; edited or
   removed documents stay in the main arrays as tombstones until the delta is merged.
+* Document ids live in a compact table (`retrieval.doc_ids`), term frequencies in one byte
+  while they fit.
 * Document frequencies, the total document length and a histogram of document frequencies are
   kept up to date on every change, so N, avgdl, each idf and rank-bm25's epsilon floor (which
   depends on the mean idf over the whole vocabulary) are exact at all times.
@@ -16,9 +18,10 @@ Layout (why it is fast and still exact):
   lists, the most bound-reducing per posting first, adding exact contributions into a scratch
   accumulator, and stops once the bounds of the unread lists cannot lift an unseen document to
   the k-th best partial score; the seen documents that still can are completed from the unread
-  lists. Bounds are computed for a reference avgdl and scaled by ``max(1, avgdl / reference)``,
-  which keeps them valid while the collection drifts (g grows at most like avgdl). The k
-  winners are rescored with rank-bm25's own formula. Without numba (or with negative idfs, or
+  lists, term by term, dropping those that fall behind as the k-th best sum rises. Bounds are
+  computed for a reference avgdl and scaled by ``max(1, avgdl / reference)``, which keeps them
+  valid while the collection drifts (g grows at most like avgdl). The k winners are rescored
+  with rank-bm25's own formula. Without numba (or with negative idfs, or
   more than 30 distinct query terms) every candidate is scored with numpy instead.
 """
 

@@ -3,7 +3,9 @@
 The index is saved beside the database (`liveblog.db.index/`) with the store generation it was
 built at. At start a saved index whose generation matches is loaded (seconds, even for a large
 archive); otherwise it is rebuilt from the store. It is saved again after imports and on close,
-so a crash costs one rebuild, never a wrong answer.
+so a crash costs one rebuild, never a wrong answer. A save writes the whole index (at a million
+posts ~450 MB and a second or more), so a large index is saved after imports at most every
+`SAVE_INTERVAL_S`; a small one every time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +25,9 @@ from retrieval.text import tokenize, tokenize_many
 
 log = logging.getLogger(__name__)
 _STAMP = "library.json"
+#: Indexes of this many posts or more are saved after imports at most every SAVE_INTERVAL_S.
+LARGE_INDEX = 100_000
+SAVE_INTERVAL_S = 600.0
 
 
 class Library:
@@ -33,6 +39,7 @@ class Library:
         self.index = self._open_index()
         self.searcher = Searcher(self.store, self.index)
         self._dirty = False
+        self._saved_at = time.monotonic()  # loaded or just rebuilt and saved
 
     def _open_index(self) -> BM25Index:
         generation = self.store.generation()
@@ -76,6 +83,7 @@ class Library:
             tmp = self.index_dir / f"{_STAMP}.tmp"
             tmp.write_text(json.dumps({"generation": generation}), encoding="utf-8")
             os.replace(tmp, self.index_dir / _STAMP)
+            self._saved_at = time.monotonic()
         except OSError as exc:
             log.warning("could not save the index beside the database: %s", exc)
 
@@ -96,12 +104,22 @@ class Library:
             total.merge(self.ingest(one))
         return total
 
-    def save_index(self) -> None:
-        """Persist the index if anything changed since it was last saved."""
-        if self._dirty:
-            self._save(self.index, self.store.generation())
-            self._dirty = False
+    def save_index(self, *, force: bool = False) -> bool:
+        """Persist the index if anything changed since it was last saved, unless it is large
+        and was saved less than `SAVE_INTERVAL_S` ago (``force`` saves regardless).
+
+        Returns whether it saved. Skipping is safe: an index older than the store is rebuilt
+        at the next start.
+        """
+        if not self._dirty:
+            return False
+        recently = time.monotonic() - self._saved_at < SAVE_INTERVAL_S
+        if not force and len(self.index) >= LARGE_INDEX and recently:
+            return False
+        self._save(self.index, self.store.generation())
+        self._dirty = False
+        return True
 
     def close(self) -> None:
-        self.save_index()
+        self.save_index(force=True)
         self.store.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import retrieval.library as library_module
 from retrieval.library import Library
 from retrieval.sources import Parsed
 from retrieval.store import Store, StoreError
@@ -104,3 +105,37 @@ def test_a_stale_saved_index_is_rebuilt_from_the_store(
     hits = reopened.searcher.search("Bumble", limit=3).hits
     assert [hit.post.post_id for hit in hits] == [tinder.post_id]
     reopened.close()
+
+
+def test_a_large_index_is_saved_at_most_every_interval_and_always_on_close(
+    library: Library, db_path: Path, sample: Parsed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving writes the whole index, so a large one is not saved after every import; one
+    that missed the latest posts is rebuilt from the store, so no answer is ever lost."""
+    monkeypatch.setattr(library_module, "LARGE_INDEX", 10)  # the sample's 19 posts are "large"
+    tinder = sample.posts[2]
+    edited = dataclasses.replace(tinder, body=("Bumble is leaving too.",))
+    library.ingest(dataclasses.replace(sample, posts=(edited,)))
+    assert library.save_index() is False  # saved when the library opened, moments ago
+    monkeypatch.setattr(library_module, "SAVE_INTERVAL_S", 0.0)
+    assert library.save_index() is True
+    assert library.save_index() is False  # nothing changed since
+    monkeypatch.setattr(library_module, "SAVE_INTERVAL_S", 3600.0)
+    library.ingest(dataclasses.replace(sample, posts=(tinder,)))  # edited back, not saved
+    assert library.save_index() is False
+    reopened = Library(db_path)  # as after a crash: the saved index is one import behind
+    hits = reopened.searcher.search("Tinder", limit=1).hits
+    assert [hit.post.post_id for hit in hits] == [tinder.post_id]
+    assert not reopened.searcher.search("Bumble", limit=1).hits
+    reopened.close()
+    library.close()  # forced: the index is current again for the next start
+    built_at = Library(db_path).index.built_at
+    assert Library(db_path).index.built_at == built_at  # loaded, not rebuilt
+
+
+def test_a_small_index_is_saved_after_every_import(
+    library: Library, db_path: Path, sample: Parsed
+) -> None:
+    tinder = sample.posts[2]
+    library.ingest(dataclasses.replace(sample, posts=(dataclasses.replace(tinder, body=("X",)),)))
+    assert library.save_index() is True
