@@ -214,8 +214,7 @@ def _saat_py(
     n_top = size
     for j in range(size):
         top[j] = heap_d[j]
-    if size == k:
-        theta = max(theta, heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0])))
+    theta = _raised(theta, heap_s, size, k)
     while True:
         unseen = 0.0
         for t in range(n_terms):
@@ -262,29 +261,12 @@ def _saat_py(
         n_top = size
         for j in range(size):
             top[j] = heap_d[j]
-        if size == k:
-            floor = heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0]))
-            if floor > theta:
-                theta = floor
+        theta = _raised(theta, heap_s, size, k)
     # The seen slots whose bound still reaches theta become candidates.
     unread = np.empty(1 << n_terms if n_terms <= _MASK_TABLE_TERMS else 0, np.float64)
-    n_cands = 0
-    if unread.shape[0]:
-        _unread_bounds(rest, unread)
-        for j in range(n_touched):
-            d = touched[j]
-            s = seen[d]
-            keep = acc[d] + unread[s & settled] >= theta
-            cands[n_cands] = d
-            n_cands += keep
-            seen[d] = s | (candidate * keep)
-    else:
-        for j in range(n_touched):
-            d = touched[j]
-            if acc[d] + _unread_bound(rest, seen[d]) >= theta:
-                cands[n_cands] = d
-                n_cands += 1
-                seen[d] |= candidate
+    n_cands = _reachable(
+        touched, n_touched, cands, acc, seen, settled, candidate, rest, unread, theta
+    )
     # Complete them term by term, the term with the most left to add first: one order for
     # every slot, so that equal inputs still give bit-equal sums. After each term the
     # completed partial sums raise theta, and candidates that can no longer reach it go.
@@ -327,29 +309,10 @@ def _saat_py(
         for j in range(n_cands):
             d = cands[j]
             size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
-        if size == k:
-            floor = heap_s[0] - 1e-9 * (1.0 + abs(heap_s[0]))
-            if floor > theta:
-                theta = floor
-        kept = 0
-        if unread.shape[0]:
-            _unread_bounds(rest, unread)
-            for j in range(n_cands):
-                d = cands[j]
-                s = seen[d]
-                keep = acc[d] + unread[s & settled] >= theta
-                cands[kept] = d
-                kept += keep
-                seen[d] = s ^ (candidate * (1 - keep))
-        else:
-            for j in range(n_cands):
-                d = cands[j]
-                if acc[d] + _unread_bound(rest, seen[d]) >= theta:
-                    cands[kept] = d
-                    kept += 1
-                else:
-                    seen[d] ^= candidate
-        n_cands = kept
+        theta = _raised(theta, heap_s, size, k)
+        n_cands = _reachable(
+            cands, n_cands, cands, acc, seen, settled, candidate, rest, unread, theta
+        )
     size = 0
     for j in range(n_cands):
         d = cands[j]
@@ -359,6 +322,54 @@ def _saat_py(
         acc[d] = 0.0
         seen[d] = 0
     return heap_d[:size].copy(), heap_s[:size].copy()
+
+
+def _raised(theta: float, heap_s: F64, size: int, k: int) -> float:
+    """Theta raised to the k-th best partial sum once there are k of them, less a margin for
+    rounding: a slot whose exact score ties the k-th must stay in play."""
+    if size < k:
+        return theta
+    floor = float(heap_s[0]) - 1e-9 * (1.0 + abs(float(heap_s[0])))
+    return floor if floor > theta else theta
+
+
+def _reachable(
+    slots: I32,
+    n: int,
+    out: I32,
+    acc: F64,
+    seen: npt.NDArray[np.unsignedinteger[Any]],
+    settled: np.unsignedinteger[Any],
+    candidate: np.unsignedinteger[Any],
+    rest: F64,
+    unread: F64,
+    theta: float,
+) -> int:
+    """Copy to ``out`` those of the first ``n`` ``slots`` whose partial sum plus the bounds of
+    their unread terms still reaches ``theta``, and flag exactly those as candidates; returns
+    how many. ``out`` may be ``slots``. Branch-free where a table of the bounds by term mask
+    fits (`unread`, refilled here): keeping or dropping is a coin toss the CPU cannot predict.
+    """
+    kept = 0
+    if unread.shape[0]:
+        _unread_bounds(rest, unread)
+        for j in range(n):
+            d = slots[j]
+            s = seen[d]
+            keep = acc[d] + unread[s & settled] >= theta
+            out[kept] = d
+            kept += keep
+            seen[d] = (s & ~candidate) | (candidate * keep)
+    else:
+        for j in range(n):
+            d = slots[j]
+            if acc[d] + _unread_bound(rest, seen[d]) >= theta:
+                out[kept] = d
+                kept += 1
+                seen[d] |= candidate
+            else:
+                seen[d] &= ~candidate
+    return kept
 
 
 def _unread_bounds(rest: F64, table: F64) -> None:
@@ -493,6 +504,8 @@ if numba is not None:
     layers = _jit(_layers_py, nogil=True)
     _heap_push = _jit(_heap_push, inline="always")
     _unread_bounds = _jit(_unread_bounds)
+    _raised = _jit(_raised, inline="always")
+    _reachable = _jit(_reachable)
     _unread_bound = _jit(_unread_bound, inline="always")
     saat = _jit(_saat_py)
     gather_tfs = _jit(_gather_tfs_py, nogil=True)
