@@ -20,6 +20,7 @@ from bot.render_text import render
 from bot.reply import Reply
 from bot.settings import ConfigError, Settings, load_settings
 from retrieval.importing import FORMATS, bundled_sample, parse_content, read_location
+from retrieval.index import BM25Index
 from retrieval.library import Library
 from retrieval.memory import map_large_allocations
 from retrieval.sources import SourceError
@@ -249,6 +250,7 @@ def ensure_sample(library: Library) -> None:
 
 def _run(library: Library, answers: Answers, prefs: ChatPrefs, settings: Settings) -> int:
     ensure_sample(library)
+    BM25Index.warm_up()
     if settings.telegram_token is None:
         from bot.console import chat
 

@@ -12,6 +12,8 @@ import itertools
 import json
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -768,3 +770,18 @@ def test_term_counts_by_chunk_equal_one_bincount() -> None:
         counts = index_module._term_counts(terms, 7, chunk=chunk)
         assert counts.tolist() == np.bincount(terms, minlength=7).tolist()
     assert index_module._term_counts(terms[:0], 3).tolist() == [0, 0, 0]
+
+
+@pytest.mark.skipif(bm25_kernels.saat is None, reason="numba is not installed")
+def test_warm_up_prepares_the_query_kernel_for_both_query_sizes() -> None:
+    """In a fresh process (the kernels compile once per process), warming up leaves the
+    kernel ready for short and long questions, so the first real one does not wait."""
+    code = (
+        "from retrieval import bm25_kernels\n"
+        "from retrieval.index import BM25Index\n"
+        "before = len(bm25_kernels.saat.signatures)\n"
+        "BM25Index.warm_up()\n"
+        "print(before, len(bm25_kernels.saat.signatures))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "2"]
