@@ -142,7 +142,7 @@ def _saat_py(
     docs: I32,
     tfs: TF,
     dl: I32,
-    loc: I64,
+    loc: I32,
     tombstones: bool,
     lo: I64,
     hi: I64,

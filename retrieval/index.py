@@ -241,14 +241,20 @@ def _gathered(
 class _Scratch:
     """Work arrays of the pruning kernel, one entry per slot, zero between queries."""
 
-    __slots__ = ("acc", "cands", "seen8", "seen32", "touched")
+    __slots__ = ("_seen32", "acc", "cands", "seen8", "touched")
 
     def __init__(self, n: int) -> None:
         self.acc: F64 = np.zeros(n, np.float64)
         self.seen8 = np.zeros(n, np.uint8)
-        self.seen32 = np.zeros(n, np.uint32)
+        self._seen32: npt.NDArray[np.uint32] | None = None  # only for long questions
         self.touched: I32 = np.zeros(n, np.int32)
         self.cands: I32 = np.zeros(n, np.int32)
+
+    @property
+    def seen32(self) -> npt.NDArray[np.uint32]:
+        if self._seen32 is None:
+            self._seen32 = np.zeros(len(self.acc), np.uint32)
+        return self._seen32
 
 
 class _DeltaList:
@@ -297,7 +303,7 @@ class BM25Index:
         # Documents live in slots, numbered in the order they were first added.
         self._ids = DocIds.from_ids([])
         self._dl: I32 = np.zeros(16, dtype=np.int32)
-        self._loc: I64 = np.full(16, _ABSENT, dtype=np.int64)
+        self._loc: I32 = np.full(16, _ABSENT, dtype=np.int32)  # delta numbers fit 31 bits
         self._n_docs = 0
         self._total_len = 0
         self._main = _Segment.empty()
@@ -384,7 +390,7 @@ class BM25Index:
         np.cumsum(lengths, out=fwd_offsets[1:])
         index._main = _segment_from_forward(fwd_offsets, fwd_terms, fwd_tfs, n_terms)
         index._dl = dls
-        index._loc = np.full(n_slots, _MAIN, dtype=np.int64)
+        index._loc = np.full(n_slots, _MAIN, dtype=np.int32)
         index._n_docs = n_slots
         index._total_len = int(dls.sum())
         index._reset_df()
@@ -472,9 +478,9 @@ class BM25Index:
     def _ensure_slot_capacity(self, n: int) -> None:
         if n <= len(self._dl):
             return
-        grow = max(n, 2 * len(self._dl)) - len(self._dl)
+        grow = max(n, len(self._dl) + len(self._dl) // 4 + 16) - len(self._dl)  # amortized
         self._dl = np.concatenate([self._dl, np.zeros(grow, dtype=np.int32)])
-        self._loc = np.concatenate([self._loc, np.full(grow, _ABSENT, dtype=np.int64)])
+        self._loc = np.concatenate([self._loc, np.full(grow, _ABSENT, dtype=np.int32)])
 
     def _reset_df(self) -> None:
         """Document frequencies and their histogram from the main segment (no delta)."""
@@ -578,7 +584,7 @@ class BM25Index:
             self._dl = self._dl[:n_slots][live].copy()
         else:
             self._dl = self._dl[:n_slots].copy()
-        self._loc = np.full(len(self._ids), _MAIN, dtype=np.int64)
+        self._loc = np.full(len(self._ids), _MAIN, dtype=np.int32)
         self._delta_docs = []
         self._delta_postings = {}
         self._changed = 0
@@ -983,7 +989,7 @@ class BM25Index:
         index._term_ids = {t: i for i, t in enumerate(terms)}
         index._ids = ids
         index._dl = dl
-        index._loc = np.full(len(ids), _MAIN, dtype=np.int64)
+        index._loc = np.full(len(ids), _MAIN, dtype=np.int32)
         index._n_docs = len(ids)
         index._total_len = int(dl.sum())
         index._reset_df()
