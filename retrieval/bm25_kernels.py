@@ -63,7 +63,7 @@ def _layers_py(
     offsets: I64,
     docs: I32,
     tfs: TF,
-    dl: I32,
+    dl: TF,  # document lengths: any integer type
     k1: float,
     b: float,
     avgdl: float,
@@ -141,7 +141,7 @@ def _layers_py(
 def _saat_py(
     docs: I32,
     tfs: TF,
-    dl: I32,
+    dl: TF,  # document lengths: any integer type
     loc: I32,
     tombstones: bool,
     lo: I64,
