@@ -91,6 +91,13 @@ def _layers_py(
     old_docs = np.empty(longest, docs.dtype)
     old_tfs = np.empty(longest, tfs.dtype)
     kp1 = k1 + 1.0
+    # One multiply-add per posting (the layering only needs g to sort and bound postings; the
+    # bounds get a relative margin far above the rounding this changes).
+    base = k1 * (1.0 - b)
+    slope = k1 * b / avgdl
+    count_of = np.zeros(n_layers, np.int64)
+    top_of = np.zeros(n_layers, np.float64)
+    next_of = np.zeros(n_layers, np.int64)
     n_lists = 0
     for t in range(n_terms):
         first = offsets[t]
@@ -98,37 +105,43 @@ def _layers_py(
         best = 0.0
         for q in range(count):
             tf = float(tfs[first + q])
-            g[q] = tf * kp1 / (tf + k1 * (1.0 - b + b * dl[docs[first + q]] / avgdl))
+            g[q] = tf * kp1 / (tf + (base + slope * dl[docs[first + q]]))
             if g[q] > best:
                 best = g[q]
-        layers_here = n_layers if count >= min_len else 1
-        if layers_here > 1:
-            for q in range(count):
-                old_docs[q] = docs[first + q]
-                old_tfs[q] = tfs[first + q]
+        lists[t] = n_lists
+        if count < min_len:  # one list, as it is
+            if count:
+                lo[n_lists] = first
+                hi[n_lists] = first + count
+                list_bound[n_lists] = best * (1.0 + 1e-6) + 1e-12
+                n_lists += 1
+            continue
+        count_of[:] = 0
+        top_of[:] = 0.0
         for q in range(count):
             lay = 0
-            while lay < layers_here - 1 and g[q] < fractions[lay] * best:
+            while lay < n_layers - 1 and g[q] < fractions[lay] * best:
                 lay += 1
             layer[q] = lay
-        lists[t] = n_lists
+            count_of[lay] += 1
+            if g[q] > top_of[lay]:
+                top_of[lay] = g[q]
+            old_docs[q] = docs[first + q]
+            old_tfs[q] = tfs[first + q]
         pos = first
-        for lay in range(layers_here):
-            begin = pos
-            top = 0.0
-            for q in range(count):
-                if layer[q] == lay:
-                    if layers_here > 1:
-                        docs[pos] = old_docs[q]
-                        tfs[pos] = old_tfs[q]
-                    if g[q] > top:
-                        top = g[q]
-                    pos += 1
-            if pos > begin:
-                lo[n_lists] = begin
-                hi[n_lists] = pos
-                list_bound[n_lists] = top * (1.0 + 1e-6) + 1e-12
+        for lay in range(n_layers):
+            next_of[lay] = pos
+            if count_of[lay]:
+                lo[n_lists] = pos
+                hi[n_lists] = pos + count_of[lay]
+                list_bound[n_lists] = top_of[lay] * (1.0 + 1e-6) + 1e-12
                 n_lists += 1
+            pos += count_of[lay]
+        for q in range(count):  # one stable scatter: slots stay ascending within a layer
+            p = next_of[layer[q]]
+            docs[p] = old_docs[q]
+            tfs[p] = old_tfs[q]
+            next_of[layer[q]] = p + 1
     lists[n_terms] = n_lists
     return (
         lists,
