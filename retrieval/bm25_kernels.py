@@ -186,7 +186,9 @@ def _saat_py(
     the bounds of the unread lists add up to less than the k-th best partial sum (or
     ``theta0``), no unseen slot can make the top k. Lists are read best value first: the
     largest drop of that sum per posting. The seen slots that can still make it are then
-    completed from the unread lists (binary search, or one pass when they are many).
+    completed from the unread lists (binary search, or one pass when they are many), one term
+    at a time, the term with the most left to add first; after each term the completed sums
+    raise the k-th best, and the candidates that can no longer reach it are dropped.
     The delta's postings of term ``t`` (``delta_off[t]:delta_off[t+1]``, live ones only) are
     read first and in full; a delta slot is then settled for every term, since its stale
     postings in the main lists (if it was edited) must not complete it.
