@@ -1,11 +1,14 @@
 """The store and its BM25 index kept in step: the one object the answer core talks to.
 
-The index is saved beside the database (`liveblog.db.index/`) with the store generation it was
-built at. At start a saved index whose generation matches is loaded (seconds, even for a large
-archive); otherwise it is rebuilt from the store. It is saved again after imports and on close,
-so a crash costs one rebuild, never a wrong answer. A save writes the whole index (at a million
-posts ~450 MB and a second or more), so a large index is saved after imports at most every
-`SAVE_INTERVAL_S`; a small one every time.
+The index is saved beside the database (`liveblog.db.index/`), stamped with the store
+generation it holds every post of and that generation's random token. At start the saved index
+is loaded (seconds, even for a large archive) and the posts written since are indexed (each
+post records the generation that last wrote it), as long as the store still has the stamped
+generation with the same token (a store restored from a backup and written to since may reach
+the same number with other posts); otherwise it is rebuilt from the store. It is saved again
+after imports and on close. A save writes the whole index (at a million posts ~450 MB and a
+second or more), so a large index is saved after imports at most every `SAVE_INTERVAL_S`, a
+small one every time: a crash costs a catch-up (or a rebuild), never a wrong answer.
 """
 
 from __future__ import annotations
@@ -36,20 +39,30 @@ class Library:
     def __init__(self, database: Path, *, persist_index: bool = True) -> None:
         self.store = Store(database)
         self.index_dir = database.with_name(database.name + ".index") if persist_index else None
+        # The index holds every post as the store had it at this generation (and maybe later
+        # writes too): re-indexing the posts written since brings it up to date.
+        self._indexed = 0
+        self._dirty = False
         self.index = self._open_index()
         self.searcher = Searcher(self.store, self.index)
-        self._dirty = False
         self._saved_at = time.monotonic()  # loaded or just rebuilt and saved
 
     def _open_index(self) -> BM25Index:
-        generation = self.store.generation()
-        if self.index_dir is not None and self._saved_generation() == generation:
+        index_dir = self.index_dir
+        stamp = self._stamp(index_dir) if index_dir is not None else None
+        if index_dir is not None and stamp and self.store.generation_token(stamp[0]) == stamp[1]:
             try:
-                index = BM25Index.load(self.index_dir)
+                index = BM25Index.load(index_dir)
+                self._indexed = stamp[0]
+                caught_up = self._catch_up(index)
                 if len(index) == self.store.count_posts():
+                    if caught_up:
+                        log.info("index brought up to date: %d posts written since", caught_up)
                     return index
+                log.warning("rebuilding the index: it does not hold the store's posts")
             except IndexLoadError as exc:
                 log.warning("rebuilding the index: %s", exc)
+        self._indexed = self.store.generation()  # first: the build may see later writes too
         ids: list[str] = []
 
         def texts() -> Iterator[str]:
@@ -63,36 +76,49 @@ class Library:
                 ids[n] = ""  # the index keeps its own compact copy of the ids
 
         index = BM25Index.build(docs())
-        self._save(index, generation)
+        self._save(index)
         return index
 
-    def _saved_generation(self) -> int | None:
-        assert self.index_dir is not None
+    def _catch_up(self, index: BM25Index) -> int:
+        """Index the posts written since `_indexed` (by this process or another one)."""
+        generation = self.store.generation()  # first: later writes are only indexed twice
+        count = 0
+        for post in self.store.posts_since(self._indexed):
+            index.upsert(post.post_id, tokenize(post.text))
+            count += 1
+        self._indexed = generation
+        self._dirty = self._dirty or count > 0
+        return count
+
+    @staticmethod
+    def _stamp(index_dir: Path) -> tuple[int, str] | None:
+        """(generation, token) the saved index was stamped with, if it can be read."""
         try:
-            stamp = json.loads((self.index_dir / _STAMP).read_text(encoding="utf-8"))
-            return int(stamp["generation"])
+            stamp = json.loads((index_dir / _STAMP).read_text(encoding="utf-8"))
+            return int(stamp["generation"]), str(stamp["token"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _save(self, index: BM25Index, generation: int) -> None:
+    def _save(self, index: BM25Index) -> None:
         """Save the index, then stamp it; a crash between the two only forces a rebuild."""
         if self.index_dir is None:
             return
+        stamp = {"generation": self._indexed, "token": self.store.generation_token(self._indexed)}
         try:
             index.save(self.index_dir)
             tmp = self.index_dir / f"{_STAMP}.tmp"
-            tmp.write_text(json.dumps({"generation": generation}), encoding="utf-8")
+            tmp.write_text(json.dumps(stamp), encoding="utf-8")
             os.replace(tmp, self.index_dir / _STAMP)
             self._saved_at = time.monotonic()
         except OSError as exc:
             log.warning("could not save the index beside the database: %s", exc)
 
     def ingest(self, parsed: Parsed) -> ImportReport:
-        """Store parsed coverage, then index what was added or edited (never half of it)."""
+        """Store parsed coverage, then index what was added or edited (never half of it),
+        and whatever another process wrote in the meantime."""
         report = self.store.upsert(parsed.coverage, parsed.posts)
-        for post in report.changed_posts:
-            self.index.upsert(post.post_id, tokenize(post.text))
-        self._dirty = self._dirty or bool(report.changed_posts)
+        if report.changed_posts:
+            self._catch_up(self.index)
         report.rejected.extend(parsed.rejected)
         report.notes.extend(parsed.notes)
         return report
@@ -116,7 +142,7 @@ class Library:
         recently = time.monotonic() - self._saved_at < SAVE_INTERVAL_S
         if not force and len(self.index) >= LARGE_INDEX and recently:
             return False
-        self._save(self.index, self.store.generation())
+        self._save(self.index)
         self._dirty = False
         return True
 

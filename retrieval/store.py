@@ -8,6 +8,7 @@ leaves what was stored before untouched.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from sqlite_utils import Database
 
 from retrieval.models import Coverage, Post, Timestamp
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StoreError(Exception):
@@ -134,12 +135,39 @@ class Store:
                 self.db.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0')"
                 )
+                self.db.execute("PRAGMA user_version = 2")
+        if version < 3:
+            with self.db.conn:
+                # Each post remembers the generation that last wrote it, and each generation
+                # gets a random token: a saved index stamped (generation, token) can be brought
+                # up to date by re-indexing only the posts written since, and only when the
+                # store still has that generation's token (not after a restore from a backup
+                # that went another way since).
+                if "generation" not in self.db.table("posts").columns_dict:
+                    self.db.execute(
+                        "ALTER TABLE posts ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"
+                    )
+                self.db.table("posts").create_index(["generation"], if_not_exists=True)
+                self.db.table("generations").create(
+                    {"generation": int, "token": str}, pk="generation", if_not_exists=True
+                )
+                self.db.execute(
+                    "INSERT OR IGNORE INTO generations (generation, token) VALUES (?, ?)",
+                    [self.generation(), secrets.token_hex(8)],
+                )
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def generation(self) -> int:
         """Changes with every write to the posts: a saved index built at another one is stale."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
+
+    def generation_token(self, generation: int) -> str | None:
+        """The random token of a generation of this database's history (None if unknown)."""
+        row = self.db.execute(
+            "SELECT token FROM generations WHERE generation = ?", [generation]
+        ).fetchone()
+        return str(row[0]) if row else None
 
     @property
     def schema_version(self) -> int:
@@ -176,10 +204,17 @@ class Store:
         with self.db.conn:
             self.db.table("coverages").upsert(_coverage_record(coverage, now), pk="coverage_id")
             if records:
-                self.db.table("posts").upsert_all(records, pk="post_id")
+                generation = self.generation() + 1
                 self.db.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                    "UPDATE meta SET value = ? WHERE key = 'generation'", [str(generation)]
                 )
+                self.db.execute(
+                    "INSERT OR REPLACE INTO generations (generation, token) VALUES (?, ?)",
+                    [generation, secrets.token_hex(8)],
+                )
+                for record in records:
+                    record["generation"] = generation
+                self.db.table("posts").upsert_all(records, pk="post_id")
         return report
 
     # -- reading ------------------------------------------------------------------------
@@ -203,6 +238,14 @@ class Store:
     def iter_posts(self) -> Iterator[Post]:
         """Every post, in a stable order (the order the index is built in)."""
         for row in self.db.query("SELECT * FROM posts ORDER BY rowid"):
+            yield _post_from_row(row)
+
+    def posts_since(self, generation: int) -> Iterator[Post]:
+        """Posts written after ``generation``, in the order `iter_posts` gives them."""
+        rows = self.db.query(
+            "SELECT * FROM posts WHERE generation > ? ORDER BY rowid", [generation]
+        )
+        for row in rows:
             yield _post_from_row(row)
 
     def latest(self, limit: int, offset: int = 0) -> list[Post]:
