@@ -21,6 +21,8 @@ from sqlite_utils import Database
 from retrieval.models import Coverage, Post, Timestamp
 
 SCHEMA_VERSION = 3
+#: Tokens of this many latest generations are kept (a poll that brings posts is one).
+KEPT_TOKENS = 100_000
 
 
 class StoreError(Exception):
@@ -211,6 +213,9 @@ class Store:
                 self.db.execute(
                     "INSERT OR REPLACE INTO generations (generation, token) VALUES (?, ?)",
                     [generation, secrets.token_hex(8)],
+                )
+                self.db.execute(  # an index saved that long ago is rebuilt, not caught up
+                    "DELETE FROM generations WHERE generation <= ?", [generation - KEPT_TOKENS]
                 )
                 for record in records:
                     record["generation"] = generation

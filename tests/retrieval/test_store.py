@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import retrieval.library as library_module
+import retrieval.store as store_module
 from retrieval.library import Library
 from retrieval.sources import Parsed
 from retrieval.store import Store, StoreError
@@ -214,3 +215,17 @@ def test_a_small_index_is_saved_after_every_import(
     tinder = sample.posts[2]
     library.ingest(dataclasses.replace(sample, posts=(dataclasses.replace(tinder, body=("X",)),)))
     assert library.save_index() is True
+
+
+def test_only_the_latest_generation_tokens_are_kept(
+    db_path: Path, sample: Parsed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "KEPT_TOKENS", 3)
+    store = Store(db_path)
+    tinder = sample.posts[2]
+    for n in range(6):
+        store.upsert(sample.coverage, [dataclasses.replace(tinder, body=(f"edit {n}",))])
+    assert store.generation() == 6
+    kept = [g for g in range(7) if store.generation_token(g) is not None]
+    assert kept == [4, 5, 6]
+    store.close()
