@@ -135,6 +135,25 @@ class Mirror:
         return list(self.docs.items())
 
 
+def index_with_unmerged_changes(
+    n: int, seed: int, edited: str, removed: str
+) -> tuple[BM25Index, Mirror]:
+    """An index of ``n`` generated posts with an edit, an addition and a removal in its delta
+    (merges held off), and the mirror of what it should hold."""
+    docs = generated_posts(n, seed=seed)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in [(edited, ["kremlin", "drone"]), ("new", ["drone", "kyiv"])]:
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index.remove(removed)
+    mirror.remove(removed)
+    return index, mirror
+
+
 @pytest.fixture(params=["pruned", "exhaustive"])
 def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with the block-max kernel (when numba is there) and with plain numpy scoring."""
@@ -376,17 +395,7 @@ def test_random_upserts_edits_and_removes_match_a_fresh_bm25(search: str) -> Non
 def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    docs = generated_posts(1500, seed=51)
-    index = BM25Index.build(docs)
-    index._MERGE_MIN = 10**9
-    mirror = Mirror()
-    for doc_id, tokens in docs:
-        mirror.upsert(doc_id, tokens)
-    for doc_id, tokens in [("post-3", ["kremlin", "drone"]), ("new", ["drone", "kyiv"])]:
-        index.upsert(doc_id, tokens)
-        mirror.upsert(doc_id, tokens)
-    index.remove("post-9")
-    mirror.remove("post-9")
+    index, mirror = index_with_unmerged_changes(1500, 51, "post-3", "post-9")
     real = index_module._segment_from_forward
     failures: list[int] = []
 
@@ -399,7 +408,7 @@ def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
     monkeypatch.setattr(index_module, "_segment_from_forward", failing_once)
     with pytest.raises(MemoryError):
         index._merge()
-    queries = [*queries_from(docs, 20, seed=52), ["kremlin", "drone"]]
+    queries = [*queries_from(mirror.items(), 20, seed=52), ["kremlin", "drone"]]
     assert_index_matches(index, mirror.items(), queries)
     index._merge()
     assert_index_matches(index, mirror.items(), queries)
@@ -455,17 +464,7 @@ def test_a_merge_of_removals_only_and_of_edits_only_stays_exact() -> None:
 def test_a_merge_that_fails_copying_the_forward_index_leaves_the_index_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    docs = generated_posts(800, seed=81)
-    index = BM25Index.build(docs)
-    index._MERGE_MIN = 10**9
-    mirror = Mirror()
-    for doc_id, tokens in docs:
-        mirror.upsert(doc_id, tokens)
-    for doc_id, tokens in [("post-5", ["kremlin", "drone"]), ("new", ["drone", "kyiv"])]:
-        index.upsert(doc_id, tokens)
-        mirror.upsert(doc_id, tokens)
-    index.remove("post-11")
-    mirror.remove("post-11")
+    index, mirror = index_with_unmerged_changes(800, 81, "post-5", "post-11")
     real = index_module._gathered
     calls: list[int] = []
 
@@ -478,7 +477,7 @@ def test_a_merge_that_fails_copying_the_forward_index_leaves_the_index_as_it_was
     monkeypatch.setattr(index_module, "_gathered", failing_second)
     with pytest.raises(MemoryError):
         index._merge()
-    queries = [*queries_from(docs, 20, seed=82), ["kremlin", "drone"]]
+    queries = [*queries_from(mirror.items(), 20, seed=82), ["kremlin", "drone"]]
     assert_index_matches(index, mirror.items(), queries)
     index._merge()
     assert_index_matches(index, mirror.items(), queries)
