@@ -1,7 +1,7 @@
 """Questions a second: the whole answer path (BM25 top-k, relevance floor, SQLite, excerpts).
 
 Builds a library of N generated posts (benchmarks/corpus.py) in a temporary folder, then asks
-200 generated questions through `bot.answers.Answers.ask`, once cold (nothing cached) and once
+200 generated questions through `bot.core.answers.Answers.ask`, once cold (nothing cached) and once
 warm, on one core. Not a test: run it by hand.
 
     .venv/bin/python benchmarks/bench_answers.py --posts 100000
@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # pysbd ships a package named `b
 import numpy as np
 from corpus import generate_posts
 
-from bot.answers import Answers, ChatPrefs
+from bot.core.answers import Answers, ChatPrefs
 from retrieval.library import Library
 from retrieval.models import Coverage, Post, Timestamp
-from retrieval.store import Store
+from retrieval.storage.store import Store
 
 
 def questions_from(texts: list[str], n: int, seed: int = 7) -> list[str]:

@@ -27,15 +27,16 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.answers import ChatPrefs
-from bot.digests import DigestRenderer, render_digest
-from bot.render_telegram import MAX_CHARS, MAX_ENTITIES, render_messages
-from bot.subscriptions import Subscriptions
+from bot.core.answers import ChatPrefs
+from bot.core.digests import DigestRenderer, render_digest
+from bot.core.message_size import MAX_CHARS, MAX_ENTITIES
+from bot.core.subscriptions import Subscriptions
+from bot.telegram.render import render_messages
 from retrieval.digest import DigestWindow, select_digest
 from retrieval.importing import bundled_sample
 from retrieval.models import Coverage, Post, Timestamp, stable_id
 from retrieval.sources import plaintext
-from retrieval.store import Store
+from retrieval.storage.store import Store
 from retrieval.text import sentences
 
 SEED = 20230502

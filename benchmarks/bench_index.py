@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from corpus import SEED, corpus_file, generate_posts, generate_queries, iter_cached  # noqa: E402
 
 from retrieval.index import BM25Index  # noqa: E402
-from retrieval.memory import map_large_allocations  # noqa: E402
+from retrieval.index.memory import map_large_allocations  # noqa: E402
 from retrieval.text import tokenize, tokenize_many  # noqa: E402
 
 ENGINES = ["liveblog", "liveblog-load", "rank-bm25", "bm25s", "fts5", "tantivy"]

@@ -15,17 +15,17 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from bot.answers import LATEST_DEFAULT, Answers, ChatPrefs
-from bot.render_text import render
-from bot.reply import Reply
+from bot.core.answers import LATEST_DEFAULT, Answers, ChatPrefs
+from bot.core.reply import Reply
 from bot.settings import ConfigError, Settings, load_settings
+from bot.terminal.render import render
 from retrieval.importing import FORMATS, bundled_sample, parse_content, read_location
 from retrieval.index import BM25Index
+from retrieval.index.memory import map_large_allocations
 from retrieval.library import Library
-from retrieval.memory import map_large_allocations
 from retrieval.sources import SourceError
 from retrieval.sources.detect import Format
-from retrieval.store import StoreError
+from retrieval.storage.store import StoreError
 
 log = logging.getLogger("liveblog_bot")
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -116,7 +116,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if command == "run":
             return _run(library, answers, prefs, settings)
         if command == "chat":
-            from bot.console import chat
+            from bot.terminal.chat import chat
 
             chat(answers, prefs)
             return EXIT_OK
@@ -174,7 +174,7 @@ def _import(library: Library, location: str, fmt: Format | None) -> int:
 
 def _sources(library: Library, args: argparse.Namespace) -> int:
     """`sources add|list|remove`: the registry the running bot polls."""
-    from retrieval.feeds import Sources
+    from retrieval.polling import Sources
 
     registry = Sources(library.store.db)
     if args.sources_command == "add":
@@ -252,11 +252,11 @@ def _run(library: Library, answers: Answers, prefs: ChatPrefs, settings: Setting
     ensure_sample(library)
     BM25Index.warm_up()
     if settings.telegram_token is None:
-        from bot.console import chat
+        from bot.terminal.chat import chat
 
         chat(answers, prefs)
         return EXIT_OK
-    from bot.telegram_app import run_bot
+    from bot.telegram.app import run_bot
 
     run_bot(settings, library)
     return EXIT_OK

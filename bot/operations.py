@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from bot.settings import Settings
-from retrieval.store import SCHEMA_VERSION
+from retrieval.storage.store import SCHEMA_VERSION
 
 TELEGRAM_TIMEOUT = 10.0  # seconds for each Bot API call of `check`
 
@@ -200,7 +200,7 @@ def _check_index(database: Path) -> Check:
     user the service cannot overwrite it as.
     """
     from retrieval.library import Library  # its imports (numpy, the index) only when needed
-    from retrieval.store import StoreError
+    from retrieval.storage.store import StoreError
 
     try:
         own = database.stat().st_uid == os.geteuid()

@@ -33,7 +33,7 @@ from rich.text import Text
 
 from retrieval.library import Library
 from retrieval.sources import Parsed
-from retrieval.store import ImportReport
+from retrieval.storage.store import ImportReport
 
 INGEST_STEP = 1000
 

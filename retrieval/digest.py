@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from retrieval.models import Coverage, Post
-from retrieval.store import Store
+from retrieval.storage.store import Store
 from retrieval.text import tokenize
 
 SUMMARY_TITLE = re.compile(

@@ -28,7 +28,7 @@ def is_url(location: str) -> bool:
 def read_location(location: str, fmt: Format | None = None) -> list[Parsed]:
     """Parse the coverage at a path or URL; every failure is a `SourceError` with one line."""
     if is_url(location):
-        from retrieval.fetch import fetch  # httpx is only needed for URLs
+        from retrieval.sources.fetch import fetch  # httpx is only needed for URLs
 
         result = fetch(location)
         return parse_content(

@@ -23,7 +23,7 @@ from pathlib import Path
 from retrieval.index import BM25Index, IndexLoadError
 from retrieval.search import Searcher
 from retrieval.sources import Parsed
-from retrieval.store import ImportReport, Store
+from retrieval.storage.store import ImportReport, Store
 from retrieval.text import tokenize, tokenize_many
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ a hit is kept only when it matches at least `RELEVANCE_FLOOR` of the question's 
 distinct query term weighs its idf (Lucene's always-positive form, ln(1 + (N - df + .5)/(df + .5))),
 and a term the coverage never uses weighs as much as a word found in a single post.
 
-Calibrated on the sample (tests/bot/test_answers.py holds both lists): on-topic questions
+Calibrated on the sample (tests/bot/core/test_answers.py holds both lists): on-topic questions
 score 0.47-1.0 ("Is Tinder leaving Russia?" 0.47: "leaving" is not in the text), off-topic
 ones 0.16-0.33 ("who won the world cup" 0.25, "how to train a dog" 0.33).
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from retrieval.index import BM25Index
 from retrieval.models import Post
-from retrieval.store import Store
+from retrieval.storage.store import Store
 from retrieval.text import sentences, term_set, tokenize, word_spans
 
 RELEVANCE_FLOOR = 0.4

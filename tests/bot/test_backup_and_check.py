@@ -21,7 +21,7 @@ from bot.settings import Settings
 from retrieval.importing import parse_content
 from retrieval.index import BM25Index
 from retrieval.library import Library
-from retrieval.store import SCHEMA_VERSION
+from retrieval.storage.store import SCHEMA_VERSION
 from tests.e2e.emulator import BOT_USERNAME, Emulator, new_bot_token
 
 CLI = Path(sys.executable).with_name("liveblog-bot")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import ChatState
-from bot.telegram_app import FloodGuard
-from retrieval.store import Store
+from bot.core.state import ChatState
+from bot.telegram.app import FloodGuard
+from retrieval.storage.store import Store
 
 
 def test_flood_guard_allows_the_limit_then_refuses_until_the_window_passes() -> None:

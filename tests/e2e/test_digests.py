@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.subscriptions import Subscriptions
-from retrieval.store import Store
+from bot.core.subscriptions import Subscriptions
+from retrieval.storage.store import Store
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.emulator import Emulator, TelegramChat, TelegramUser
 

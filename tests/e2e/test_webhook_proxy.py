@@ -313,7 +313,7 @@ def test_sigterm_stops_the_webhook_bot_cleanly(
     records = [json.loads(line) for line in log.splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= r.keys() for r in records)
     loggers = {r["logger"] for r in records}
-    assert {"uvicorn.error", "bot.webhook_server", "httpx"} <= loggers
+    assert {"uvicorn.error", "bot.telegram.webhook", "httpx"} <= loggers
     assert records[-1]["message"] == "stopped"
     assert "/sendMessage" in log  # DEBUG shows the Bot API requests, with the token redacted
     assert webhook_bot.process.token.split(":")[1] not in log

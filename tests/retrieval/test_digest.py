@@ -12,7 +12,7 @@ import pytest
 from retrieval.digest import DigestWindow, covers, is_summary, select_digest
 from retrieval.models import Coverage, Post, Timestamp
 from retrieval.sources import Parsed
-from retrieval.store import Store
+from retrieval.storage.store import Store
 from retrieval.text import tokenize
 
 DAY = datetime(2023, 5, 2, tzinfo=UTC)

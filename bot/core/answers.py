@@ -1,0 +1,385 @@
+"""The answer core: a command or a question, plus the chat's preferences, becomes a `Reply`.
+
+Transport-free on purpose: the Telegram adapter, the terminal chat and the CLI all call this,
+so every surface gives the same answer. Answers are quotes from the coverage, never invented.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.formatting import show_time
+from bot.core.reply import Block, Button, Reply, ResultItem, Span
+from retrieval.library import Library
+from retrieval.models import Post
+from retrieval.search import Hit
+from retrieval.text import sentences
+
+ASK_HITS = 3
+SEARCH_PAGE = 5
+INLINE_PAGE = 10
+INLINE_MAX_OFFSET = 200
+LATEST_DEFAULT = 5
+LATEST_MAX = 20
+QUESTION_MAX = 1000
+CURSOR_PREFIX = "s"
+
+HELP = (
+    "Ask me anything about the coverage in plain words, for example "
+    "“What did NATO say about fighting vehicles?”.",
+    "/search WORDS — a ranked list of matching posts, 5 a page (◀ ▶ to page)",
+    "/latest [N] — the N newest posts (default 5, at most 20)",
+    "/timezone Area/City — show times in your timezone, e.g. /timezone Europe/Kyiv",
+    "/digest — what is new since this chat's last digest",
+    "/subscribe [HH:MM] [Area/City] — a daily digest here (in groups: administrators)",
+    "/unsubscribe, /subscription — stop it, or see when the next one comes",
+    "/follow WORDS — an alert here when a new post matches; /unfollow, /following",
+    "/start — what coverage is loaded",
+    "/help — this message",
+)
+
+
+@dataclass(frozen=True)
+class ChatPrefs:
+    """What a chat chose: the timezone its times are shown in."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class InlineItem:
+    """One inline-mode result: its data for the result list and the message it sends."""
+
+    result: ResultItem
+    message: Reply
+
+
+@dataclass(frozen=True)
+class InlineAnswer:
+    items: tuple[InlineItem, ...]
+    next_offset: str
+
+
+class SearchSessions(Protocol):
+    """Where a search's query is kept so page buttons can carry a short token instead."""
+
+    def remember(self, query: str) -> str: ...
+
+    def recall(self, token: str) -> str | None: ...
+
+
+class MemorySessions:
+    """Search sessions for one process (terminal chat); the oldest are forgotten first."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._queries: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+
+    def remember(self, query: str) -> str:
+        token = secrets.token_urlsafe(6)
+        self._queries[token] = query
+        while len(self._queries) > self._capacity:
+            self._queries.popitem(last=False)
+        return token
+
+    def recall(self, token: str) -> str | None:
+        return self._queries.get(token)
+
+
+_CURSOR = re.compile(rf"^{CURSOR_PREFIX}:([A-Za-z0-9_-]{{1,24}}):(\d{{1,4}})$")
+
+
+class Answers:
+    """Commands and questions → replies, over one `Library`."""
+
+    def __init__(self, library: Library, sessions: SearchSessions | None = None) -> None:
+        self.library = library
+        self.sessions: SearchSessions = sessions or MemorySessions()
+
+    # -- dispatch (terminal chat; Telegram maps its own handlers to the methods below) ------
+
+    def handle(self, text: str, prefs: ChatPrefs) -> Reply:
+        """One line a user typed: a /command with arguments, or a question."""
+        stripped = text.strip()
+        if not stripped.startswith("/"):
+            return self.ask(stripped, prefs)
+        command, _, rest = stripped.partition(" ")
+        command = command[1:].split("@", 1)[0].lower()
+        args = rest.strip()
+        if command == "start":
+            return self.start(prefs)
+        if command == "help":
+            return self.help()
+        if command == "search":
+            return self.search(args, prefs)
+        if command == "latest":
+            return self.latest_command(args, prefs)
+        return _invalid(f"I don't know /{command}. Send /help to see what I can do.")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def start(self, prefs: ChatPrefs) -> Reply:
+        """What coverage is loaded: title, source, date range, post count."""
+        infos = self.library.store.coverages()
+        if not infos:
+            return Reply((Block.of("No coverage is loaded yet."),), kind="info")
+        blocks = [Block.of("I follow live news coverage and answer with quotes from it.")]
+        for info in infos:
+            span = ""
+            if info.first and info.last:
+                first, last = (
+                    show_time(info.first, prefs.timezone),
+                    show_time(info.last, prefs.timezone),
+                )
+                span = first if first == last else f"{first} – {last}"
+            blocks.append(
+                Block.of(
+                    Span(info.coverage.title, "bold", info.coverage.url),
+                    f" ({info.coverage.source}) · {span} · {info.posts} posts",
+                )
+            )
+        blocks.append(Block.of("Ask a question, or try /latest, /search or /help."))
+        return Reply(tuple(blocks), kind="info")
+
+    def help(self) -> Reply:
+        return Reply(tuple(Block.of(line) for line in HELP), kind="info")
+
+    def ask(self, question: str, prefs: ChatPrefs) -> Reply:
+        """Up to three cited excerpts, or an honest "nothing matches"."""
+        problem = _check_query(question, what="question")
+        if problem:
+            return problem
+        result = self.library.searcher.search(question, limit=ASK_HITS, count_all=False)
+        if not result.hits:
+            return _nothing(question)
+        blocks = [block for hit in result.hits for block in hit_blocks(hit, prefs)]
+        return Reply(tuple(blocks), query=question, results=result_items(result.hits))
+
+    def search(
+        self, query: str, prefs: ChatPrefs, page: int = 1, page_size: int = SEARCH_PAGE
+    ) -> Reply:
+        """A ranked list, `SEARCH_PAGE` hits a page, with ◀ ▶ buttons carrying a cursor."""
+        if not query.strip():
+            return _invalid("Tell me what to search for, e.g. /search counteroffensive")
+        problem = _check_query(query, what="search")
+        if problem:
+            return problem
+        return self._search_page(query, prefs, page, page_size, token=None)
+
+    def page(self, cursor: str, prefs: ChatPrefs) -> Reply:
+        """The page a ◀ ▶ button points to; a forged or forgotten cursor has "expired"."""
+        match = _CURSOR.match(cursor)
+        query = self.sessions.recall(match.group(1)) if match else None
+        if match is None or query is None:
+            return _invalid("This list has expired — search again.")
+        page = int(match.group(2))
+        return self._search_page(query, prefs, page, SEARCH_PAGE, token=match.group(1))
+
+    def _search_page(
+        self, query: str, prefs: ChatPrefs, page: int, page_size: int, token: str | None
+    ) -> Reply:
+        page = max(page, 1)
+        result = self.library.searcher.search(query, limit=page_size, offset=(page - 1) * page_size)
+        if result.total == 0:
+            return _nothing(query)
+        pages = -(-result.total // page_size)
+        if not result.hits:
+            return _invalid(f"There are only {pages} pages of results for “{query}”.")
+        first = (page - 1) * page_size + 1
+        blocks = [
+            Block.of(
+                Span(f"Results {first}–{first + len(result.hits) - 1} of {result.total}", "bold"),
+                f" for “{query}”",
+            )
+        ]
+        for number, hit in enumerate(result.hits, start=first):
+            blocks.extend(hit_blocks(hit, prefs, number=number))
+        buttons: list[Button] = []
+        if pages > 1:
+            token = token or self.sessions.remember(query)
+            if page > 1:
+                buttons.append(Button("◀", f"{CURSOR_PREFIX}:{token}:{page - 1}"))
+            if page < pages:
+                buttons.append(Button("▶", f"{CURSOR_PREFIX}:{token}:{page + 1}"))
+        return Reply(
+            tuple(blocks), query=query, results=result_items(result.hits), buttons=tuple(buttons)
+        )
+
+    def latest_command(self, args: str, prefs: ChatPrefs) -> Reply:
+        """/latest [N]: parse N, then the digest of the newest posts."""
+        if not args:
+            return self.latest(LATEST_DEFAULT, prefs)
+        if not args.isdigit() or not 1 <= int(args) <= LATEST_MAX:
+            return _invalid(f"/latest takes a number from 1 to {LATEST_MAX}, e.g. /latest 5")
+        return self.latest(int(args), prefs)
+
+    def latest(self, count: int, prefs: ChatPrefs) -> Reply:
+        """The newest posts: time, title, one-sentence gist, link."""
+        count = max(1, min(count, LATEST_MAX))
+        posts = self.library.store.latest(count)
+        if not posts:
+            return Reply(
+                (Block.of("No coverage is loaded yet."),),
+                kind="empty",
+                message="No coverage is loaded yet.",
+            )
+        blocks = [Block.of(Span(f"The {len(posts)} newest posts", "bold"))]
+        for post in posts:
+            blocks.append(
+                Block.of(
+                    f"{show_time(post.published, prefs.timezone)} · ",
+                    Span(post.title, "bold", post.url),
+                    " — ",
+                    Span(gist(post), "italic"),
+                )
+            )
+        items = tuple(_item(post, gist(post), None) for post in posts)
+        return Reply(tuple(blocks), results=items)
+
+    def timezone(self, args: str, prefs: ChatPrefs, save: Callable[[str], None]) -> Reply:
+        """/timezone [Area/City]: show or change the zone this chat's times are shown in."""
+        name = args.strip()
+        if not name:
+            return Reply(
+                (
+                    Block.of(
+                        f"Times are shown in {prefs.timezone.key}. "
+                        "Change it with /timezone Area/City, e.g. /timezone Europe/Kyiv"
+                    ),
+                ),
+                kind="info",
+            )
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
+            return _invalid(
+                f"I don't know the timezone “{name[:40]}”. Use an IANA name such as "
+                "Europe/Kyiv or America/New_York."
+            )
+        save(zone.key)
+        now = datetime.now(zone)
+        return Reply(
+            (
+                Block.of(
+                    f"Times are now shown in {zone.key} (it is {now:%H:%M} {now.tzname()} there)."
+                ),
+            ),
+            kind="info",
+        )
+
+    def inline(self, query: str, offset: str, prefs: ChatPrefs) -> InlineAnswer:
+        """Inline mode: 10 hits a page (`offset` as Telegram hands it back); no query → latest."""
+        start = int(offset) if offset.isdigit() else 0
+        if start >= INLINE_MAX_OFFSET or len(query) > QUESTION_MAX:
+            return InlineAnswer((), "")
+        if query.strip():
+            result = self.library.searcher.search(query, limit=INLINE_PAGE, offset=start)
+            pairs = [(hit.post, hit.excerpt.text, hit_blocks(hit, prefs)) for hit in result.hits]
+            total = result.total
+        else:
+            posts = self.library.store.latest(INLINE_PAGE, start)
+            pairs = [(post, gist(post), _post_blocks(post, gist(post), prefs)) for post in posts]
+            total = start + len(posts) + (1 if len(posts) == INLINE_PAGE else 0)
+        items = tuple(
+            InlineItem(_item(post, text, None), Reply(tuple(blocks)))
+            for post, text, blocks in pairs
+        )
+        more = start + len(items) < min(total, INLINE_MAX_OFFSET) and len(items) == INLINE_PAGE
+        return InlineAnswer(items, str(start + len(items)) if more else "")
+
+
+def gist(post: Post) -> str:
+    """The post's first sentence: what a reader needs to decide whether to open it."""
+    for paragraph in post.body:
+        found = sentences(paragraph)
+        if found:
+            first = found[0]
+            return first if len(first) <= 200 else first[:199].rsplit(" ", 1)[0] + "…"
+    return ""
+
+
+def _check_query(text: str, *, what: str) -> Reply | None:
+    if not text.strip():
+        return _invalid("Ask me a question in a few words, e.g. “What did NATO say about tanks?”")
+    if len(text) > QUESTION_MAX:
+        return _invalid(
+            f"That {what} is {len(text):,} characters long; please keep it under {QUESTION_MAX:,}."
+        )
+    return None
+
+
+def _invalid(message: str) -> Reply:
+    return Reply((Block.of(message),), kind="invalid", message=message)
+
+
+def _nothing(query: str) -> Reply:
+    shown = query if len(query) <= 80 else query[:79] + "…"
+    message = (
+        f"Nothing in the coverage matches “{shown}”. "
+        "Try other words, or /latest for the newest posts."
+    )
+    return Reply((Block.of(message),), kind="empty", query=query, message=message)
+
+
+def hit_blocks(hit: Hit, prefs: ChatPrefs, number: int | None = None) -> list[Block]:
+    post = hit.post
+    attribution = [show_time(post.published, prefs.timezone), post.source]
+    if post.authors:
+        attribution.append("by " + ", ".join(post.authors))
+    title = Block.of(
+        *([f"{number}. "] if number is not None else []), Span(post.title, "bold", post.url)
+    )
+    return [title, Block.of(" · ".join(attribution), joined=True), Block(_excerpt_spans(hit), True)]
+
+
+def _post_blocks(post: Post, text: str, prefs: ChatPrefs) -> list[Block]:
+    """A post shown without a query: title, attribution, gist."""
+    attribution = [show_time(post.published, prefs.timezone), post.source]
+    if post.authors:
+        attribution.append("by " + ", ".join(post.authors))
+    return [
+        Block.of(Span(post.title, "bold", post.url)),
+        Block.of(" · ".join(attribution), joined=True),
+        Block.of(Span(text, "italic"), joined=True),
+    ]
+
+
+def _excerpt_spans(hit: Hit) -> tuple[Span, ...]:
+    # Quote marks around the excerpt, unless it already opens with a quotation of its own.
+    text, at = hit.excerpt.text, 0
+    quoted = text.startswith(("“", '"'))
+    spans = [] if quoted else [Span("“")]
+    for start, end in hit.excerpt.marks:
+        if start > at:
+            spans.append(Span(text[at:start]))
+        spans.append(Span(text[start:end], "mark"))
+        at = end
+    if at < len(text):
+        spans.append(Span(text[at:]))
+    if not quoted:
+        spans.append(Span("”"))
+    return tuple(spans)
+
+
+def result_items(hits: tuple[Hit, ...]) -> tuple[ResultItem, ...]:
+    return tuple(_item(hit.post, hit.excerpt.text, round(hit.score, 6)) for hit in hits)
+
+
+def _item(post: Post, excerpt: str, score: float | None) -> ResultItem:
+    return ResultItem(
+        post_id=post.post_id,
+        title=post.title,
+        excerpt=excerpt,
+        published_at=post.published.isoformat(),
+        source=post.source,
+        authors=post.authors,
+        url=post.url,
+        score=score,
+    )

@@ -1,0 +1,53 @@
+"""Sending to Telegram robustly: retries for transient failures, replies for jobs.
+
+Part of the Telegram adapter. Rate limits themselves are AIORateLimiter's; this handles what it
+passes on (a RetryAfter past its retries, timeouts, dropped connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from bot.core.reply import Reply
+from bot.telegram.render import render_messages
+
+log = logging.getLogger(__name__)
+SEND_ATTEMPTS = 4
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def with_retries(send: Callable[[], Awaitable[Any]]) -> Any:
+    """Send, retrying timeouts and network errors with backoff; honour RetryAfter."""
+    delay = 0.5
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await send()
+        except RetryAfter as exc:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            wait = exc.retry_after
+            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
+        except (TimedOut, NetworkError) as exc:
+            if attempt == SEND_ATTEMPTS or isinstance(exc, BadRequest):
+                raise
+            log.warning("send failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay *= 2
+    return None
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
+    """Send a reply to a chat as HTML messages, for jobs that answer no update (digests,
+    alerts). Failures propagate: the caller decides what a refusal means for its records."""
+    for text in render_messages(reply):
+        await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+        )
