@@ -169,7 +169,7 @@ def test_a_schema_2_database_is_migrated_and_its_index_rebuilt(
     db.commit()
     db.close()
     reopened = Library(db_path)
-    assert reopened.store.schema_version == 3
+    assert reopened.store.schema_version == store_module.SCHEMA_VERSION
     assert len(reopened.index) == 19
     assert reopened.searcher.search("Tinder", limit=1).hits[0].post.title.startswith("Owner")
     tinder = sample.posts[2]
