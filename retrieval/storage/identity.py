@@ -31,6 +31,7 @@ def canonical_url(url: str | None, *, keep_fragment: bool = False) -> str | None
         return None
     try:
         parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             return None
         normal = urlsplit(normalize_url(parts, strict=False, trailing_slash=False))
