@@ -6,6 +6,7 @@ on 127.0.0.1 for the URL imports.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ NOW = datetime(2024, 7, 5, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def empty(db_path: Path) -> Library:
+def empty(db_path: Path) -> Iterator[Library]:
     lib = Library(db_path, persist_index=False)
     yield lib
     lib.close()
