@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -68,28 +69,38 @@ class PostKey:
     value: tuple[str, ...]
 
 
-def post_keys(faces: Sequence[PostFace]) -> list[list[PostKey]]:
-    """Each post's keys, surest first: its permalink if no other post here has it, then its
-    headline and time (a feed whose every entry links to the blog page has no usable URL)."""
+def post_keys(
+    faces: Sequence[PostFace], shared: AbstractSet[str] = frozenset()
+) -> list[list[PostKey]]:
+    """Each post's keys, surest first: its permalink if no other post here has it (nor is it
+    in ``shared``, the URLs known to be shared), then its headline and time (a feed whose
+    every entry links to the blog page has no usable URL)."""
     urls = [canonical_url(face.url, keep_fragment=True) for face in faces]
-    shared = Counter(u for u in urls if u)
+    counts = Counter(u for u in urls if u)
     keys = []
     for face, url in zip(faces, urls, strict=True):
-        mine = [PostKey("url", (url,))] if url and shared[url] == 1 else []
+        usable = url and counts[url] == 1 and face.url not in shared
+        mine = [PostKey("url", (url,))] if url and usable else []
         mine.append(PostKey("title", (" ".join(face.title.split()).casefold(), face.published)))
         keys.append(mine)
     return keys
 
 
-def match_posts(incoming: Sequence[PostFace], stored: Iterable[PostFace]) -> dict[str, str]:
+def match_posts(
+    incoming: Sequence[PostFace],
+    stored: Iterable[PostFace],
+    shared: AbstractSet[str] = frozenset(),
+) -> dict[str, str]:
     """Incoming post id → the stored post it is, for posts that arrived under another id.
 
     Each stored post is matched at most once, by the surest key first; posts with the same id
-    on both sides are left out (they need no matching).
+    on both sides are left out (they need no matching). ``stored`` may be only the candidates
+    (the stored posts sharing a time or a URL with an incoming one); ``shared`` then names the
+    stored URLs that more posts of the coverage have.
     """
     stored = [face for face in stored]
     by_key: dict[PostKey, str] = {}
-    for face, keys in zip(stored, post_keys(stored), strict=True):
+    for face, keys in zip(stored, post_keys(stored, shared), strict=True):
         for key in keys:
             by_key.setdefault(key, face.post_id)
     stored_ids = {face.post_id for face in stored}

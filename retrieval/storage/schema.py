@@ -198,6 +198,8 @@ def post_aliases(db: Database) -> None:
         {"alias_id": str, "post_id": str}, pk="alias_id", if_not_exists=True
     )
     db.table("post_aliases").create_index(["post_id"], if_not_exists=True)
+    # the stored posts an import's posts may be, found by permalink (by time: the sort key)
+    db.table("posts").create_index(["coverage_id", "url"], if_not_exists=True)
 
 
 def coverage_identity(db: Database) -> None:

@@ -23,7 +23,6 @@ from sqlite_utils import Database
 from retrieval.models import Coverage, Post, Timestamp
 from retrieval.storage.errors import StoreError
 from retrieval.storage.identity import PostFace, coverage_identity, match_posts
-from retrieval.storage.merge import faces
 from retrieval.storage.records import coverage_from_row, coverage_record, post_from_row, post_record
 from retrieval.storage.schema import SCHEMA_VERSION, migrate, user_version
 from retrieval.storage.transactions import write
@@ -193,9 +192,10 @@ class Store:
         if stored_id != incoming_id:
             claimed = set(known) | set(targets.values())
             loose = [p for p in posts if p.post_id not in known and p.post_id not in targets]
-            stored = [f for f in faces(self.db, stored_id) if f.post_id not in claimed]
+            stored, shared = self._candidates(stored_id, loose)
+            stored = [f for f in stored if f.post_id not in claimed]
             if loose and stored:
-                found = match_posts([_face(p) for p in loose], stored)
+                found = match_posts([_face(p) for p in loose], stored, shared)
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO post_aliases (alias_id, post_id) VALUES (?, ?)",
                     list(found.items()),
@@ -213,6 +213,34 @@ class Store:
             )
             for post in posts
         ]
+
+    def _candidates(self, coverage_id: str, posts: list[Post]) -> tuple[list[PostFace], set[str]]:
+        """The stored posts of a coverage that share a time or a permalink with these, and
+        which of those permalinks more than one stored post has (both through indexes)."""
+        found: dict[str, PostFace] = {}
+        sort_keys = sorted({post.published.sort_key() for post in posts})
+        urls = sorted({post.url for post in posts if post.url})
+        for column, values in (("sort_key", sort_keys), ("url", urls)):
+            for chunk in _chunks(values, 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                    "SELECT post_id, url, title, published FROM posts "
+                    f"WHERE coverage_id = ? AND {column} IN ({marks})",
+                    [coverage_id, *chunk],
+                ).fetchall():
+                    found[row[0]] = PostFace(row[0], row[1], row[2] or "", row[3] or "")
+        shared: set[str] = set()
+        for chunk in _chunks(sorted({f.url for f in found.values() if f.url}), 500):
+            marks = ",".join("?" * len(chunk))
+            shared.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT url FROM posts WHERE coverage_id = ? AND url IN ({marks}) "
+                    "GROUP BY url HAVING count(*) > 1",
+                    [coverage_id, *chunk],
+                ).fetchall()
+            )
+        return list(found.values()), shared
 
     def _aliases(self, post_ids: Iterable[str]) -> dict[str, str]:
         """Alias id → stored post id, for the ids among these that are aliases."""
