@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,17 @@ def test_a_migrated_database_answers_and_reimports_add_nothing(db_path: Path) ->
     assert report.added == 0
     assert library.store.count_posts() == 5
     library.close()
+
+
+def test_two_processes_opening_an_old_database_at_once_migrate_it_once(db_path: Path) -> None:
+    """Each opener has its own connection, as two processes would (the bot and an import)."""
+    schema3_database(db_path)
+    with ThreadPoolExecutor(2) as pool:
+        stores = list(pool.map(lambda _: Store(db_path), range(2)))
+    assert [store.count_posts() for store in stores] == [5, 5]
+    assert all(store.schema_version == SCHEMA_VERSION for store in stores)
+    for store in stores:
+        store.close()
 
 
 def test_a_failed_migration_leaves_the_database_at_the_version_before(
