@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 from bot.core.answers import ChatPrefs, gist
 from bot.core.formatting import show_time
 from bot.core.message_size import MAX_CHARS, MAX_ENTITIES, entity_count, text_length
-from bot.core.reply import Block, Reply, ResultItem, Span
+from bot.core.reply import Block, Reply, ResultItem, Span, info, invalid
 from bot.core.subscriptions import (
     DEFAULT_TIME,
     Subscription,
     SubscriptionError,
     Subscriptions,
     digest_since,
+    due_catch_up,
     next_run,
     parse_local_time,
 )
@@ -193,6 +194,21 @@ class DigestService:
         self.store = store
         self.subscriptions = subscriptions
 
+    def due(self, *, now: datetime | None = None) -> Iterator[Outgoing]:
+        """Every digest due now, as one batch: the bot runs this once a minute (and at start,
+        which sends a digest missed while it was down if it is less than 12 hours late).
+
+        A run is due when its local time has come, less than 12 hours ago, and nothing is on
+        record for its local date (`due_catch_up`). Lazy like `scheduled_batch`.
+        """
+        now = now or self.subscriptions.clock()
+        runs = [
+            (sub.chat_id, day)
+            for sub in self.subscriptions.active()
+            if (day := due_catch_up(sub, now)) is not None
+        ]
+        return self.scheduled_batch(runs, now=now)
+
     def scheduled(
         self, chat_id: int, local_date: date, *, now: datetime | None = None
     ) -> Outgoing | None:
@@ -300,17 +316,17 @@ def subscribe_command(
     times = [w for w in words if w[:1].isdigit()]
     zones = [w for w in words if not w[:1].isdigit()]
     if len(times) > 1 or len(zones) > 1:
-        return _invalid(SUBSCRIBE_USAGE)
+        return invalid(SUBSCRIBE_USAGE)
     try:
         local_time = parse_local_time(times[0]) if times else DEFAULT_TIME
         zone = zones[0] if zones else prefs.timezone.key
         before = subscriptions.get(chat_id)
         sub = subscriptions.subscribe(chat_id, chat_title, local_time, zone)
     except SubscriptionError as exc:
-        return _invalid(f"{exc} {SUBSCRIBE_USAGE}")
+        return invalid(f"{exc} {SUBSCRIBE_USAGE}")
     run = next_run(sub, now or subscriptions.clock())
     verb = "Updated" if before is not None and before.active else "Subscribed"
-    return _info(
+    return info(
         f"{verb}: a digest of new posts every day at {sub.local_time} ({sub.timezone}). "
         f"The next one comes {show_time(Timestamp.of_time(run), sub.zone)}. "
         "/unsubscribe stops it, /digest shows one now."
@@ -320,8 +336,8 @@ def subscribe_command(
 def unsubscribe_command(subscriptions: Subscriptions, chat_id: int) -> Reply:
     """/unsubscribe: stop the chat's daily digest."""
     if subscriptions.unsubscribe(chat_id):
-        return _info("Unsubscribed: no more daily digests here. /subscribe brings them back.")
-    return _info("This chat has no daily digest. /subscribe starts one.")
+        return info("Unsubscribed: no more daily digests here. /subscribe brings them back.")
+    return info("This chat has no daily digest. /subscribe starts one.")
 
 
 def subscription_command(
@@ -330,7 +346,7 @@ def subscription_command(
     """/subscription: time, timezone, next delivery (and why it is paused, if it is)."""
     sub = subscriptions.get(chat_id)
     if sub is None:
-        return _info(f"This chat has no daily digest. {SUBSCRIBE_USAGE}")
+        return info(f"This chat has no daily digest. {SUBSCRIBE_USAGE}")
     lines = [f"Daily digest at {sub.local_time} ({sub.timezone})."]
     if sub.active:
         run = next_run(sub, now or subscriptions.clock())
@@ -340,12 +356,4 @@ def subscription_command(
         lines.append(f"Paused{reason}: /subscribe resumes it.")
     if sub.last_sent_at:
         lines.append(f"Last sent: {show_time(Timestamp.of_time(sub.last_sent_at), sub.zone)}.")
-    return _info(" ".join(lines))
-
-
-def _info(text: str) -> Reply:
-    return Reply((Block.of(text),), kind="info")
-
-
-def _invalid(text: str) -> Reply:
-    return Reply((Block.of(text),), kind="invalid", message=text)
+    return info(" ".join(lines))

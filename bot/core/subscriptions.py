@@ -164,7 +164,8 @@ def previous_run(sub: Subscription, now: datetime) -> datetime:
 
 
 def due_catch_up(sub: Subscription, now: datetime) -> date | None:
-    """The local date whose missed digest should go out now, if any (call at start)."""
+    """The local date whose digest is due now, if any: its time has come, less than
+    `CATCH_UP_LIMIT` ago, and nothing is recorded for it (also a run missed while down)."""
     if not sub.active:
         return None
     run = previous_run(sub, now)
