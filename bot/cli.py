@@ -277,13 +277,13 @@ def ensure_sample(library: Library) -> None:
 
 
 def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
-    """`run`: the Telegram bot with a token, else the terminal chat (`chat`: always that)."""
+    """`run`: the Telegram bot with a token, else the terminal chat (`chat`: always that);
+    a database with no coverage gets the bundled sample first."""
     from bot.core.dispatch import CommandCore
     from bot.core.state import ChatState
     from retrieval.index import BM25Index
 
-    if not chat_only:
-        ensure_sample(library)
+    ensure_sample(library)
     BM25Index.warm_up()
     if chat_only or settings.telegram_token is None:
         from bot.terminal.chat import chat

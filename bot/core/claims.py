@@ -38,8 +38,9 @@ class Claim(Protocol):
     def release(self) -> None:
         """The message surely did not arrive: a later run may send it again."""
 
-    def gone(self, reason: str) -> None:
-        """The chat refuses the bot (blocked, kicked, deleted): stop delivering there."""
+    def gone(self, reason: str) -> str:
+        """The chat refuses the bot (blocked, kicked, deleted): stop delivering there; says
+        what was stopped, for the log."""
 
     def moved(self, new_chat_id: int) -> None:
         """The group became a supergroup: records and the message follow it."""
@@ -68,9 +69,10 @@ class DigestClaim:
     def release(self) -> None:
         self.service.failed(self.out)
 
-    def gone(self, reason: str) -> None:
+    def gone(self, reason: str) -> str:
         self.service.failed(self.out)
         self.subscriptions.deactivate(self.out.chat_id, reason)
+        return "unsubscribed"
 
     def moved(self, new_chat_id: int) -> None:
         self.out = self.service.moved(self.out, new_chat_id)
@@ -98,8 +100,9 @@ class AlertClaim:
     def release(self) -> None:
         self.follows.release(self.chat_id, self.alert.post.post_id)
 
-    def gone(self, reason: str) -> None:
+    def gone(self, reason: str) -> str:
         self.follows.forget_chat(self.chat_id)
+        return "its follows are dropped"
 
     def moved(self, new_chat_id: int) -> None:
         self.follows.move_chat(self.chat_id, new_chat_id)

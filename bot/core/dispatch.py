@@ -176,8 +176,10 @@ class CommandCore:
 
     @command("digest", help="what is new since this chat's last daily digest")
     async def digest(self, chat: Chat, args: str) -> Reply:
-        """The digest now; it does not use up the scheduled one."""
-        return self.digests.on_demand(chat.id, self.prefs(chat).timezone).reply
+        """The digest now: what is new since the last one; what it shows is not shown again."""
+        out = self.digests.on_demand(chat.id, self.prefs(chat).timezone)
+        self.digests.sent(out)
+        return out.reply
 
     @command(
         "subscribe",

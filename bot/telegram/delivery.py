@@ -67,8 +67,10 @@ async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DEL
             claim.moved(exc.new_chat_id)
             continue
         except Forbidden as exc:
-            log.warning("chat %s refused the %s (%s)", claim.chat_id, claim.what, exc.message)
-            claim.gone(f"Telegram refused: {exc.message}")
+            stopped = claim.gone(f"Telegram refused: {exc.message}")
+            log.warning(
+                "chat %s refused the %s (%s); %s", claim.chat_id, claim.what, exc.message, stopped
+            )
             return "gone"
         except RetryAfter as exc:
             wait = exc.retry_after
