@@ -8,6 +8,7 @@ reads what the policy left in the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -72,10 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError):  # the slow answer: nobody waits any more
             self.wfile.write(data)
-        except BrokenPipeError:  # the slow answer: the bot stopped waiting for it
-            pass
 
     def log_message(self, *args: Any) -> None:
         pass
