@@ -176,3 +176,20 @@ def test_the_terminal_chat_prints_alerts_for_what_it_follows(tmp_path: Path) -> 
         session.wait_for("Zaporizhzhia reactor switched to diesel generators")
     finally:
         assert session.close() == 0
+
+
+def test_one_flood_guard_covers_every_command_and_inline_has_its_own_budget(
+    start_bot: Callable[..., BotProcess], tg_user: Callable[..., TelegramUser]
+) -> None:
+    start_bot(env={"LIVEBLOG_FLOOD_LIMIT": "3"})
+    alice = tg_user()
+    for _ in range(6):  # typing "@bot Tin…" sends a query per keystroke: within its own budget
+        assert alice.inline_query("Tinder")["results"]
+    for command in ("/start", "/timezone Europe/Kyiv", "/timeline Wagner"):
+        alice.send_command(command)
+    assert len(alice.wait_for_replies(3, timeout=15)) == 3  # inline did not use them up
+    alice.send_command("/start")
+    alice.send_command("/following")
+    (slow,) = alice.wait_for_replies(1, timeout=10)
+    assert "slow down" in slow.text
+    alice.chat.assert_no_reply(within=1.5)  # one warning per flood, and no work done
