@@ -28,7 +28,6 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -47,8 +46,10 @@ from bot.core.reply import Reply
 from bot.core.state import ChatState
 from bot.settings import ConfigError, Settings
 from bot.telegram.chats import TelegramDirectory, chat_of
+from bot.telegram.concurrency import PerChatProcessor
 from bot.telegram.digests import DigestJobs
 from bot.telegram.guard import UpdateGuard
+from bot.telegram.ratelimit import PerChatRateLimiter
 from bot.telegram.render import render_messages
 from bot.telegram.send import NO_PREVIEW, with_retries
 from bot.telegram.sources import FreshCoverage
@@ -252,7 +253,8 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(PerChatRateLimiter())
+        .concurrent_updates(PerChatProcessor())
         .post_init(post_init)
         .build()
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.bot_process import CONSOLE_SCRIPT, BotProcess
-from tests.e2e.emulator import BOT_USERNAME, TelegramChat, TelegramUser
+from tests.e2e.emulator import BOT_USERNAME, Emulator, TelegramChat, TelegramUser
 
 NEW_POST = {
     "title": "Zaporizhzhia reactor switched to diesel generators",
@@ -193,3 +193,23 @@ def test_one_flood_guard_covers_every_command_and_inline_has_its_own_budget(
     (slow,) = alice.wait_for_replies(1, timeout=10)
     assert "slow down" in slow.text
     alice.chat.assert_no_reply(within=1.5)  # one warning per flood, and no work done
+
+
+def test_a_user_whose_chat_is_rate_limited_never_slows_another(
+    start_bot: Callable[..., BotProcess], tg_user: Callable[..., TelegramUser], emulator: Emulator
+) -> None:
+    bot = start_bot()
+    alice, bob = tg_user(), tg_user()
+    emulator.flood("sendMessage", token=bot.token, retry_after=4, times=1)  # hits Alice's answer
+    alice.send_message("Is Tinder leaving Russia?")
+    deadline = time.monotonic() + 10
+    while not any(c["status"] == 429 for c in emulator.calls(bot.token, "sendMessage")):
+        assert time.monotonic() < deadline, "Alice's answer was never attempted"
+        time.sleep(0.05)
+    asked = time.monotonic()
+    bob.send_message("What did NATO say about fighting vehicles?")
+    (answer,) = bob.wait_for_replies(1, timeout=10)
+    assert "98% of the" in answer.text
+    assert time.monotonic() - asked < 2.0  # Alice's chat waits out its 4 s; Bob's does not
+    (late,) = alice.wait_for_replies(1, timeout=10)
+    assert "Tinder" in late.text
