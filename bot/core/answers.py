@@ -154,7 +154,8 @@ class Answers:
             return nothing(query)
         pages = -(-result.total // page_size)
         if not result.hits:
-            return invalid(f"There are only {pages} pages of results for “{query}”.")
+            counted = "is only 1 page" if pages == 1 else f"are only {pages} pages"
+            return invalid(f"There {counted} of results for “{query}”.")
         first = (page - 1) * page_size + 1
         blocks = [
             Block.of(
