@@ -165,16 +165,8 @@ class Answers:
         ]
         for number, hit in enumerate(result.hits, start=first):
             blocks.extend(hit_blocks(hit, prefs, number=number))
-        buttons: list[Button] = []
-        if pages > 1:
-            token = token or self.sessions.remember(query)
-            if page > 1:
-                buttons.append(Button("◀", f"{CURSOR_PREFIX}:{token}:{page - 1}"))
-            if page < pages:
-                buttons.append(Button("▶", f"{CURSOR_PREFIX}:{token}:{page + 1}"))
-        return Reply(
-            tuple(blocks), query=query, results=result_items(result.hits), buttons=tuple(buttons)
-        )
+        buttons = page_buttons(CURSOR_PREFIX, self.sessions, query, token, page, pages)
+        return Reply(tuple(blocks), query=query, results=result_items(result.hits), buttons=buttons)
 
     def latest_command(self, args: str, prefs: ChatPrefs) -> Reply:
         """/latest [N]: parse N, then the digest of the newest posts."""
@@ -226,6 +218,21 @@ class Answers:
         )
         more = start + len(items) < min(total, INLINE_MAX_OFFSET) and len(items) == INLINE_PAGE
         return InlineAnswer(items, str(start + len(items)) if more else "")
+
+
+def page_buttons(
+    prefix: str, sessions: SearchSessions, query: str, token: str | None, page: int, pages: int
+) -> tuple[Button, ...]:
+    """◀ ▶ for a paged list: cursors "prefix:token:page", the query kept behind the token."""
+    if pages <= 1:
+        return ()
+    token = token or sessions.remember(query)
+    buttons = []
+    if page > 1:
+        buttons.append(Button("◀", f"{prefix}:{token}:{page - 1}"))
+    if page < pages:
+        buttons.append(Button("▶", f"{prefix}:{token}:{page + 1}"))
+    return tuple(buttons)
 
 
 def gist(post: Post) -> str:
