@@ -7,6 +7,7 @@ on 127.0.0.1 for the URL imports.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from retrieval.importing import read_location
 from retrieval.library import Library
 from retrieval.polling import Sources, ingest_new_posts, poll
+from retrieval.sources import Parsed
 from retrieval.storage.identity import canonical_url, coverage_identity
 from retrieval.storage.store import ImportReport
 
@@ -155,7 +157,9 @@ def test_an_edit_that_arrives_the_other_way_replaces_the_stored_post(
     assert "First seat declared" in {post.title for post in report.report.changed_posts}
     assert report.added == ()
     seat = stored["First seat declared"]
-    assert empty.store.posts([seat.post_id])[seat.post_id].body[-1] == "Turnout was 62%, up & rising."
+    assert (
+        empty.store.posts([seat.post_id])[seat.post_id].body[-1] == "Turnout was 62%, up & rising."
+    )
     hits = empty.searcher.search("turnout", limit=5).hits
     assert [hit.post.post_id for hit in hits] == [seat.post_id]
 
@@ -164,3 +168,34 @@ def test_different_feeds_stay_different_coverages(empty: Library) -> None:
     ingest(empty, str(FEED))
     ingest(empty, str(ATOM))
     assert len(empty.store.coverages()) == 2
+
+
+def test_a_coverage_seen_again_without_its_url_keeps_url_and_identity(
+    empty: Library, sample: Parsed
+) -> None:
+    with_url = replace(sample.coverage, url="https://edition.cnn.example/live/ukraine")
+    empty.store.upsert(with_url, sample.posts)
+    empty.store.upsert(sample.coverage, sample.posts)  # as the plain-text dump says it
+    (info,) = empty.store.coverages()
+    assert info.coverage.url == "https://edition.cnn.example/live/ukraine"
+    moved = replace(
+        with_url, coverage_id="other-id", url="https://EDITION.cnn.example/live/ukraine/"
+    )
+    assert empty.store.upsert(moved, []).added == 0
+    assert [c.coverage.coverage_id for c in empty.store.coverages()] == [
+        sample.coverage.coverage_id
+    ]
+
+
+def test_posts_new_to_a_coverage_that_came_another_way_are_added_once(
+    empty: Library, sample: Parsed
+) -> None:
+    first = replace(sample.coverage, url="https://edition.cnn.example/live/ukraine")
+    empty.store.upsert(first, sample.posts[1:])
+    again = replace(first, coverage_id="other-id")
+    posts = [replace(p, post_id=f"other-{p.post_id}", coverage_id="other-id") for p in sample.posts]
+    report = empty.store.upsert(again, posts)
+    assert (report.added, report.unchanged) == (1, len(sample.posts) - 1)
+    assert report.added_ids == {f"other-{sample.posts[0].post_id}"}
+    assert empty.store.count_posts() == len(sample.posts)
+    assert empty.store.upsert(again, posts).added == 0
