@@ -1,0 +1,183 @@
+"""An ordinary news article as one post: headline, authors, time with offset, canonical URL and
+the whole main text, lead included.
+
+The article's structured data (JSON-LD, microdata or RDFa `NewsArticle`…) gives the headline,
+authors and times; the page's `article:` meta tags and trafilatura's metadata fill what it
+lacks. The text is trafilatura's extraction of the main content, without image captions,
+credit lines or promos. Splitting an article at its subheadings would invent posts that
+have no time, author or link of their own, so an article is never split.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrieval.models import Coverage, Post, Timestamp, stable_id
+from retrieval.sources import Parsed
+from retrieval.sources.blocks import clean_body
+from retrieval.sources.html_text import parse_iso_timestamp, text_to_paragraphs
+from retrieval.sources.page import Page, strings
+from retrieval.sources.structured import names, plain, publisher, text
+from retrieval.sources.updates import strip_time_prefix
+
+ARTICLE_TYPES = (
+    "NewsArticle",
+    "Article",
+    "ReportageNewsArticle",
+    "AnalysisNewsArticle",
+    "OpinionNewsArticle",
+    "BackgroundNewsArticle",
+    "ReviewNewsArticle",
+    "Report",
+    "BlogPosting",
+)
+_MIN_TEXT = 200
+
+
+def article_node(page: Page) -> dict[str, Any] | None:
+    """The page's own article node: the one with a headline, the longest body first."""
+    nodes = [n for n in page.structured.of_type(*ARTICLE_TYPES) if text(n.get("headline"))]
+    if not nodes:
+        return None
+    return max(
+        nodes,
+        key=lambda n: (bool(text(n.get("datePublished"))), len(text(n.get("articleBody")) or "")),
+    )
+
+
+def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
+    """The page as one post, or None when it is not an article (no markup and little text)."""
+    import trafilatura
+
+    node = article_node(page)
+    og_type = (page.meta("og:type") or "").lower()
+    document = trafilatura.bare_extraction(
+        page.html,
+        url=page.url,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        with_metadata=True,
+    )
+    extracted = str(getattr(document, "text", None) or "")
+    body = _body(page, extracted)
+    if node is None and og_type != "article" and len(" ".join(body)) < _MIN_TEXT:
+        return None
+    if not body and node is not None:
+        body = clean_body(text_to_paragraphs(text(node.get("articleBody")) or ""))
+    if not body:
+        return None
+    index = page.structured.index
+    headline = (
+        (plain(node.get("headline")) if node else None)
+        or page.meta("og:title")
+        or " ".join(str(getattr(document, "title", None) or "").split())
+        or page.title
+    )
+    if not headline:
+        return None
+    headline = strip_time_prefix(headline)
+    notes: list[str] = []
+    published, updated = _times(page, node, document, notes)
+    if published is None:
+        return None
+    authors = names(node.get("author"), index) if node else ()
+    if not authors:
+        authors = _meta_authors(page) or _split_authors(getattr(document, "author", None))
+    source = page.outlet(publisher_name=publisher(node, index) if node else None, override=outlet)
+    coverage_key = page.canonical or page.url or headline
+    coverage = Coverage(
+        coverage_id=stable_id(coverage_key),
+        title=headline,
+        source=source,
+        url=page.canonical,
+        summary=text_to_paragraphs(page.meta("og:description", "description") or ""),
+        started=published,
+    )
+    post = Post(
+        post_id=stable_id(coverage.coverage_id, "article"),
+        coverage_id=coverage.coverage_id,
+        title=headline,
+        body=_without_headline(body, headline),
+        published=published,
+        source=source,
+        authors=authors,
+        url=page.canonical,
+        updated=updated,
+    )
+    notes.insert(0, "an article, read as one post")
+    return Parsed(coverage=coverage, posts=[post], notes=[*page.structured.notes, *notes])
+
+
+def _body(page: Page, extracted: str) -> tuple[str, ...]:
+    """trafilatura's main text without the page's image captions and credit lines."""
+    captions = {
+        " ".join(c.split())
+        for c in strings(page.root, "//figcaption//text()/parent::*")
+        if c.strip()
+    }
+    captions |= {
+        " ".join(e.text_content().split())
+        for e in page.root.xpath("//figcaption | //*[contains(@class, 'caption')]")
+        if hasattr(e, "text_content")
+    }
+    captions.discard("")
+    paragraphs = clean_body(text_to_paragraphs(extracted.replace("\n", "\n\n")))
+    return tuple(p for p in paragraphs if p not in captions)
+
+
+def _times(
+    page: Page, node: dict[str, Any] | None, document: Any, notes: list[str]
+) -> tuple[Timestamp | None, Timestamp | None]:
+    candidates = [
+        text(node.get("datePublished")) if node else None,
+        page.meta("article:published_time", "datePublished", "publish-date", "pubdate"),
+        text(node.get("dateCreated")) if node else None,
+        text(node.get("dateModified")) if node else None,
+        page.meta("article:modified_time"),
+        str(getattr(document, "date", None) or "") or None,
+    ]
+    published = None
+    for candidate in candidates:
+        if not candidate:
+            continue
+        try:
+            published, naive = parse_iso_timestamp(candidate)
+        except ValueError:
+            continue
+        if naive:
+            notes.append(f"the article's time {candidate!r} has no UTC offset; read as UTC")
+        break
+    updated = None
+    modified = (text(node.get("dateModified")) if node else None) or page.meta(
+        "article:modified_time"
+    )
+    if modified and published is not None:
+        try:
+            updated, _ = parse_iso_timestamp(modified)
+        except ValueError:
+            updated = None
+        if updated == published:
+            updated = None
+    return published, updated
+
+
+def _meta_authors(page: Page) -> tuple[str, ...]:
+    found = [
+        a
+        for a in strings(page.root, "//meta[@name='author' or @property='article:author']/@content")
+        if a.strip() and "://" not in a
+    ]
+    return tuple(dict.fromkeys(" ".join(a.split()) for a in found))
+
+
+def _split_authors(raw: object) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    return tuple(dict.fromkeys(a.strip() for a in str(raw).split(";") if a.strip()))
+
+
+def _without_headline(body: tuple[str, ...], headline: str) -> tuple[str, ...]:
+    if body and body[0].casefold() == headline.casefold():
+        return body[1:]
+    return body
