@@ -10,6 +10,7 @@ have no time, author or link of their own, so an article is never split.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
@@ -32,6 +33,17 @@ ARTICLE_TYPES = (
     "BlogPosting",
 )
 _MIN_TEXT = 200
+# Parts of an article page that are no part of its text, whatever the publisher: captions,
+# credit and byline lines, highlight boxes, data widgets, sharing and promo blocks.
+_WORDS = ("caption", "credit", "byline", "widget", "wdgt", "highlight", "share", "promo")
+_PRUNE = (
+    " | ".join(
+        f"//*[contains(translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+        f"'abcdefghijklmnopqrstuvwxyz'), '{word}')]"
+        for word in _WORDS
+    )
+    + " | //figcaption"
+)
 
 
 def article_node(page: Page) -> dict[str, Any] | None:
@@ -55,9 +67,10 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
         page.html,
         url=page.url,
         include_comments=False,
-        include_tables=True,
+        include_tables=False,
         include_images=False,
         with_metadata=True,
+        prune_xpath=_PRUNE,
     )
     extracted = str(getattr(document, "text", None) or "")
     body = _body(page, extracted)
@@ -69,7 +82,8 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
         return None
     index = page.structured.index
     headline = (
-        (plain(node.get("headline")) if node else None)
+        _page_headline(page)
+        or (plain(node.get("headline")) if node else None)
         or page.meta("og:title")
         or " ".join(str(getattr(document, "title", None) or "").split())
         or page.title
@@ -122,8 +136,36 @@ def _body(page: Page, extracted: str) -> tuple[str, ...]:
         if hasattr(e, "text_content")
     }
     captions.discard("")
-    paragraphs = clean_body(text_to_paragraphs(extracted.replace("\n", "\n\n")))
+    paragraphs = clean_body(_rejoined(extracted.split("\n")))
     return tuple(p for p in paragraphs if p not in captions)
+
+
+_CONTINUES = re.compile(r"^(?:[a-z]|['’]s\b|[,.;:!?)\]])")
+_GLUED = re.compile(r"^(?:['’]s\b|[,.;:!?)\]])")
+_ENDS = re.compile(r"[.!?\"”’')…]$")
+_DATELINE = re.compile(r"^[A-Z][A-Z .,/'-]+:$")
+
+
+def _rejoined(lines: list[str]) -> tuple[str, ...]:
+    """trafilatura's lines with the pieces it split at inline links put back together
+    ("NEW DELHI:", "Pakistan", "'s approach…" -> "NEW DELHI: Pakistan's approach…")."""
+    joined: list[str] = []
+    for raw in lines:
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        if joined and (
+            _DATELINE.match(joined[-1])
+            or (not _ENDS.search(joined[-1]) and _CONTINUES.match(line))
+            or (
+                len(joined[-1].split()) <= 3 and not _ENDS.search(joined[-1]) and _GLUED.match(line)
+            )
+        ):
+            glue = "" if _GLUED.match(line) else " "
+            joined[-1] = f"{joined[-1]}{glue}{line}"
+        else:
+            joined.append(line)
+    return tuple(joined)
 
 
 def _times(
@@ -160,6 +202,17 @@ def _times(
         if updated == published:
             updated = None
     return published, updated
+
+
+def _page_headline(page: Page) -> str | None:
+    """The headline the reader sees: the page's one `<h1>` (structured data often carries a
+    shorter search-engine headline)."""
+    found = page.root.xpath("//body//h1")
+    if not isinstance(found, list) or len(found) != 1:
+        return None
+    element = found[0]
+    words = " ".join(element.text_content().split()) if hasattr(element, "text_content") else ""
+    return words if len(words.split()) >= 3 else None
 
 
 def _meta_authors(page: Page) -> tuple[str, ...]:

@@ -43,9 +43,15 @@ _CHROME = re.compile(
 _BYLINE = re.compile(r"(?:^|[\s_-])(?:byline|author|contributor)(?:$|[\s_-])", re.I)
 _PROMO = re.compile(
     r"^(?:read more|read next|more:|related:|see also|watch:|listen:|sign up|subscribe|"
-    r"click here|don't miss|we use your sign-up)",
+    r"click here|don't miss|we use your sign-up|our standards:)",
     re.I,
 )
+# Whole paragraphs that are page furniture wherever they appear.
+_FURNITURE = frozenset(
+    {"advertisement", "supported by", "skip advertisement", "highlights", "story continues below"}
+)
+# An embed's address shown as text until the publisher's script replaces it with the embed.
+_BARE_URL = re.compile(r"https?://\S+")
 _CMS_CODE = re.compile(r"\[\[[a-z]+:[^\]]*\]\]", re.I)
 _NOT_AUTHORS = frozenset({"key event", "pinned", "breaking", "live", "update"})
 
@@ -116,7 +122,13 @@ def clean_body(paragraphs: tuple[str, ...]) -> tuple[str, ...]:
     kept: list[str] = []
     for paragraph in paragraphs:
         paragraph = " ".join(_CMS_CODE.sub("", paragraph).split())
-        if not paragraph or _PROMO.match(paragraph) or _is_credit(paragraph):
+        if (
+            not paragraph
+            or _PROMO.match(paragraph)
+            or _is_credit(paragraph)
+            or paragraph.casefold() in _FURNITURE
+            or _BARE_URL.fullmatch(paragraph)
+        ):
             continue
         kept.append(paragraph)
     return tuple(kept)

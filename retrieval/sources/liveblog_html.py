@@ -20,7 +20,7 @@ from urllib.parse import urldefrag
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
 from retrieval.sources import Parsed, SourceError, reach
-from retrieval.sources.article import parse_article
+from retrieval.sources.article import article_node, parse_article
 from retrieval.sources.blocks import Block, element_by_anchor, read_block, repeated_updates
 from retrieval.sources.html_text import (
     html_to_paragraphs,
@@ -73,7 +73,10 @@ def parse(html: str | bytes, *, url: str | None = None, outlet: str | None = Non
             return parsed
         note, reason = NO_UPDATES_NOTE, "a LiveBlogPosting without usable updates"
     else:
-        parsed = _blocks_only(page, blocks, outlet)
+        # A publisher's update layout is a live blog; repeated timed elements (which may be a
+        # list of related stories) only when the page has no article markup.
+        generic = not blocks and article_node(page) is None
+        parsed = _blocks_only(page, blocks, outlet, generic=generic)
         if parsed is not None:
             return parsed
         note, reason = NO_JSONLD_NOTE, "no LiveBlogPosting"
@@ -183,13 +186,16 @@ def _live_blog(
     used: set[str] = set()
     posts: dict[str, Post] = {}
     off_page = cut_short = 0
-    for position, draft in enumerate(drafts):
-        block = _block_for(page, draft, by_anchor, by_headline)
-        if block is None and positional:
-            block = positional[position]
+    found = [
+        _block_for(page, draft, by_anchor, by_headline) or (positional[i] if positional else None)
+        for i, draft in enumerate(drafts)
+    ]
+    # A page that shows some updates but not this one: its permalink's anchor is not here.
+    shows_updates = any(block is not None for block in found)
+    for draft, block in zip(drafts, found, strict=True):
         if block is not None and block.anchor:
             used.add(block.anchor)
-        post, cut = _merge(page, coverage, draft, block, repeats, overrides)
+        post, cut = _merge(page, coverage, draft, block, repeats, overrides, shows_updates)
         off_page += block is None
         cut_short += cut
         _add(posts, post, rejected, f"update {draft.number}")
@@ -211,7 +217,8 @@ def _live_blog(
     if off_page and overrides.matched:
         notes.append(
             f"{off_page} updates are not shown on the page: read from the structured data "
-            f"alone{f' ({cut_short} with text cut short)' if cut_short else ''}, linked to the page"
+            f"alone{f' ({cut_short} with text cut short)' if cut_short else ''}, linked to the "
+            "page (their anchors are not on it)"
         )
     elif cut_short:
         notes.append(f"{cut_short} updates' text is cut short in the structured data")
@@ -251,6 +258,7 @@ def _merge(
     block: Block | None,
     repeats: Repeats,
     overrides: _Overrides,
+    shows_updates: bool,
 ) -> tuple[Post, bool]:
     """One post from an update's structured data and, when found, its element on the page."""
     own_headline = None if repeats.headline else draft.headline
@@ -282,6 +290,8 @@ def _merge(
             anchored = f"{urldefrag(page.canonical or page.base or '').url}#{block.anchor}"
             url = absolute(anchored, None)
             overrides.link += 1
+    elif shows_updates and draft.fragment:
+        url = coverage.url
     if url is None:
         url = coverage.url
     if published is None:
@@ -318,12 +328,16 @@ def _post_from_block(page: Page, coverage: Coverage, block: Block) -> Post | Non
     )
 
 
-def _blocks_only(page: Page, blocks: list[Block], outlet: str | None) -> Parsed | None:
+def _blocks_only(
+    page: Page, blocks: list[Block], outlet: str | None, *, generic: bool
+) -> Parsed | None:
     """A live blog without structured data: its update elements, each with its own time."""
-    if not blocks:
+    if not blocks and generic:
         blocks = [read_block(e) for e in repeated_updates(page.root)]
-    timed = [b for b in blocks if b.published is not None and (b.headline or b.body)]
-    if len(timed) < 2:
+        # Teasers of other stories have a headline and a time but no text of their own.
+        blocks = [b for b in blocks if b.body and b.body != (b.headline,)]
+    timed = [b for b in blocks if b.published is not None]
+    if len(timed) < 2 or (generic and len(timed) < 3):
         return None
     notes = [*page.structured.notes, BLOCKS_ONLY_NOTE.format(n=len(blocks))]
     title = page.meta("og:title") or page.title or "Live blog"
