@@ -10,8 +10,11 @@ have no time, author or link of their own, so an article is never split.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
+
+import lxml.html
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
 from retrieval.sources import Parsed
@@ -64,7 +67,7 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
     node = article_node(page)
     og_type = (page.meta("og:type") or "").lower()
     document = trafilatura.bare_extraction(
-        page.html,
+        _without_data_widgets(page.root),
         url=page.url,
         include_comments=False,
         include_tables=False,
@@ -98,7 +101,11 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
     authors = names(node.get("author"), index) if node else ()
     if not authors:
         authors = _meta_authors(page) or _split_authors(getattr(document, "author", None))
-    source = page.outlet(publisher_name=publisher(node, index) if node else None, override=outlet)
+    publisher_name = publisher(node, index) if node else None
+    source = page.outlet(publisher_name=publisher_name, override=outlet)
+    # "BBC News" as the author of a BBC page is the outlet, not a byline the reader sees.
+    outlets = {source.casefold(), (publisher_name or "").casefold()}
+    authors = tuple(a for a in authors if a.casefold() not in outlets)
     coverage_key = page.canonical or page.url or headline
     coverage = Coverage(
         coverage_id=stable_id(coverage_key),
@@ -143,7 +150,7 @@ def _body(page: Page, extracted: str) -> tuple[str, ...]:
 _CONTINUES = re.compile(r"^(?:[a-z]|['’]s\b|[,.;:!?)\]])")
 _GLUED = re.compile(r"^(?:['’]s\b|[,.;:!?)\]])")
 _ENDS = re.compile(r"[.!?\"”’')…]$")
-_DATELINE = re.compile(r"^[A-Z][A-Z .,/'-]+:$")
+_DATELINE = re.compile(r"^[A-Z][\w .,/'-]{0,40}:$")
 
 
 def _rejoined(lines: list[str]) -> tuple[str, ...]:
@@ -202,6 +209,23 @@ def _times(
         if updated == published:
             updated = None
     return published, updated
+
+
+_NUMBER = re.compile(r"^[\d.,:%+-]*\d[\d.,:%+-]*$")
+
+
+def _without_data_widgets(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """A copy of the page without boxes of figures (live case counts, scores, tickers) that
+    sit inside article bodies: eight or more numbers making up a third of the box's words."""
+    copied = copy.deepcopy(root)
+    for box in copied.xpath("//body//div | //body//section | //body//aside | //body//ul"):
+        words = box.text_content().split()
+        if len(words) > 300:
+            continue
+        numbers = sum(1 for w in words if _NUMBER.match(w))
+        if numbers >= 8 and numbers * 3 >= len(words) and box.getparent() is not None:
+            box.drop_tree()
+    return copied
 
 
 def _page_headline(page: Page) -> str | None:

@@ -50,6 +50,15 @@ _PROMO = re.compile(
 _FURNITURE = frozenset(
     {"advertisement", "supported by", "skip advertisement", "highlights", "story continues below"}
 )
+# "… extinguishers. Read more: Inside Rotherham hotel…": a promo run into the paragraph's end.
+_TRAILING_PROMO = re.compile(r"(?<=[.!?\"”’])\s+(?:read more|read next|more:|watch:)\b.*$", re.I)
+# Credit lines of the story itself, not its text.
+_CREDIT_LINE = re.compile(
+    r"^(?:(?:additional )?reporting by|writing by|editing by|compiled by)\b"
+    r"|contributed (?:to )?this report\.?$"
+    r"|(?:edited|written) by\b.*\bupdated:",
+    re.I,
+)
 # An embed's address shown as text until the publisher's script replaces it with the embed.
 _BARE_URL = re.compile(r"https?://\S+")
 _CMS_CODE = re.compile(r"\[\[[a-z]+:[^\]]*\]\]", re.I)
@@ -122,12 +131,14 @@ def clean_body(paragraphs: tuple[str, ...]) -> tuple[str, ...]:
     kept: list[str] = []
     for paragraph in paragraphs:
         paragraph = " ".join(_CMS_CODE.sub("", paragraph).split())
+        paragraph = _TRAILING_PROMO.sub("", paragraph)
         if (
             not paragraph
             or _PROMO.match(paragraph)
             or _is_credit(paragraph)
             or paragraph.casefold() in _FURNITURE
             or _BARE_URL.fullmatch(paragraph)
+            or not any(ch.isalnum() for ch in paragraph)
         ):
             continue
         kept.append(paragraph)
@@ -242,4 +253,6 @@ def _drop_chrome(element: lxml.html.HtmlElement) -> None:
 
 
 def _is_credit(paragraph: str) -> bool:
+    if _CREDIT_LINE.search(paragraph) and len(paragraph) < 400:
+        return True
     return bool(re.fullmatch(r"\(?(?:image|photo|picture|credit)s?:[^)]{0,80}\)?", paragraph, re.I))

@@ -192,10 +192,13 @@ def _live_blog(
     ]
     # A page that shows some updates but not this one: its permalink's anchor is not here.
     shows_updates = any(block is not None for block in found)
+    writers_shown = any(block is not None and block.authors for block in found)
     for draft, block in zip(drafts, found, strict=True):
         if block is not None and block.anchor:
             used.add(block.anchor)
-        post, cut = _merge(page, coverage, draft, block, repeats, overrides, shows_updates)
+        post, cut = _merge(
+            page, coverage, draft, block, repeats, overrides, shows_updates, writers_shown
+        )
         off_page += block is None
         cut_short += cut
         _add(posts, post, rejected, f"update {draft.number}")
@@ -259,6 +262,7 @@ def _merge(
     repeats: Repeats,
     overrides: _Overrides,
     shows_updates: bool,
+    writers_shown: bool,
 ) -> tuple[Post, bool]:
     """One post from an update's structured data and, when found, its element on the page."""
     own_headline = None if repeats.headline else draft.headline
@@ -282,7 +286,8 @@ def _merge(
         if (published is None or draft.naive) and block.published is not None:
             overrides.time += 1
             published = block.published
-        if block.authors and block.authors != authors:
+        if block.authors != authors and (block.authors or writers_shown):
+            # A layout that names each update's writer and names none here: nobody is credited.
             overrides.authors += 1
             authors = block.authors
         if block.anchor and block.anchor != draft.fragment:

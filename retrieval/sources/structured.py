@@ -181,8 +181,6 @@ def names(value: Any, index: dict[str, Any]) -> tuple[str, ...]:
             name = text(item) if isinstance(item, str) and "://" not in item else None
         if name:
             name = " ".join(html_to_paragraphs(name))
-            if name.isupper() and len(name) > 4 and " " in name:
-                name = name.title()  # "STEVE PEOPLES": a style of the page, not the name
             if name and name not in found:
                 found.append(name)
     return tuple(found)
