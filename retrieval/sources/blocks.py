@@ -117,8 +117,10 @@ def read_block(element: lxml.html.HtmlElement, *, anchor: str | None = None) -> 
     published = _time(element)
     authors = _authors(element)
     _drop_chrome(element)
+    if anchor is None:
+        anchor = element.get("id") or _inner_anchor(element)
     return Block(
-        anchor=anchor if anchor is not None else element.get("id"),
+        anchor=anchor,
         headline=headline,
         published=published,
         authors=authors,
@@ -174,6 +176,15 @@ def drop(element: lxml.html.HtmlElement | None) -> None:
     """Remove an element but keep its tail text in place."""
     if element is not None and element.getparent() is not None:
         element.drop_tree()
+
+
+def _inner_anchor(element: lxml.html.HtmlElement) -> str | None:
+    """The id or name of an anchor target at the start of an update (`<a name="p3"></a>`)."""
+    found = element.xpath("(.//a[@name] | .//a[@id] | .//*[@id])[1]")
+    if isinstance(found, list) and found and isinstance(found[0], lxml.html.HtmlElement):
+        value = found[0].get("id") or found[0].get("name")
+        return str(value) if value else None
+    return None
 
 
 def _copy(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement:

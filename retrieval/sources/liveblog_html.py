@@ -14,6 +14,7 @@ The helpers `html_to_paragraphs`, `text_to_paragraphs`, `parse_iso_timestamp` an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urldefrag
@@ -190,6 +191,17 @@ def _live_blog(
         _block_for(page, draft, by_anchor, by_headline) or (positional[i] if positional else None)
         for i, draft in enumerate(drafts)
     ]
+    if not all(found):
+        # Updates without a usable anchor: the page's own repeated update elements, matched by
+        # the start of their headline or text (structured data often cuts both short).
+        candidates = blocks or [read_block(e) for e in repeated_updates(page.root)]
+        taken = {id(b) for b in found if b is not None}
+        for i, draft in enumerate(drafts):
+            if found[i] is None:
+                match = _by_prefix(draft, [c for c in candidates if id(c) not in taken])
+                if match is not None:
+                    found[i] = match
+                    taken.add(id(match))
     # A page that shows some updates but not this one: its permalink's anchor is not here.
     shows_updates = any(block is not None for block in found)
     writers_shown = any(block is not None and block.authors for block in found)
@@ -241,6 +253,24 @@ def _block_for(
             return read_block(element, anchor=draft.fragment)
     if draft.headline and draft.headline.casefold() in by_headline:
         return by_headline[draft.headline.casefold()]
+    return None
+
+
+def _stem(value: str) -> str:
+    """A value without what cutting it short left at its end ("…", "...", "&rdq")."""
+    return re.sub(r"(?:\.\.\.|…|&[#a-z0-9]{0,8})\s*$", "", value, flags=re.I).strip().casefold()
+
+
+def _by_prefix(draft: Draft, candidates: list[Block]) -> Block | None:
+    head = _stem(draft.headline or "")
+    text = _stem(" ".join(draft.body))
+    for block in candidates:
+        block_head = (block.headline or "").casefold()
+        block_text = " ".join(block.body).casefold()
+        if len(head) >= 20 and block_head.startswith(head):
+            return block
+        if len(text) >= 40 and block_text.startswith(text):
+            return block
     return None
 
 

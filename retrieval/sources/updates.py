@@ -16,6 +16,7 @@ from retrieval.sources.page import absolute
 from retrieval.sources.structured import names, plain, text
 
 _CUT = re.compile(r"(?:\.\.\.|…|&[#a-z0-9]{1,8})\s*$", re.I)
+_CUT_ENTITY = re.compile(r"&[#a-z0-9]{1,8}$", re.I)
 _TIME_PREFIX = re.compile(
     r"^\s*\d{1,2}[:.]\d{2}\s*\((?:IST|GMT|BST|CET|CEST|UTC|ET|EST|EDT|PT|AEST|AEDT)\)\s*", re.I
 )
@@ -69,6 +70,9 @@ def draft_update(
     headline = plain(update.get("headline")) or plain(update.get("name"))
     if headline:
         headline = strip_time_prefix(headline)
+        if _CUT_ENTITY.search(headline):
+            # "… said &rdq": an entity cut in half is no text; the cut is shown as one.
+            headline = _CUT_ENTITY.sub("", headline).rstrip() + "…"
     if not headline and not body:
         return None, "no headline and no articleBody"
     label = (headline or " ".join(body))[:40]
