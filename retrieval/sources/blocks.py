@@ -261,6 +261,8 @@ def _drop_chrome(element: lxml.html.HtmlElement) -> None:
             "nav",
         ) or _CHROME.search(f"{inner.get('class') or ''} {inner.get('id') or ''}"):
             drop(inner)
+        elif inner.get("itemprop") in ("datePublished", "dateModified", "author"):
+            drop(inner)  # the update's time and byline, already read
 
 
 def _is_credit(paragraph: str) -> bool:

@@ -194,7 +194,9 @@ def _live_blog(
     if not all(found):
         # Updates without a usable anchor: the page's own repeated update elements, matched by
         # the start of their headline or text (structured data often cuts both short).
-        candidates = blocks or [read_block(e) for e in repeated_updates(page.root)]
+        if not blocks:
+            blocks = [read_block(e) for e in repeated_updates(page.root)]
+        candidates = blocks
         taken = {id(b) for b in found if b is not None}
         for i, draft in enumerate(drafts):
             if found[i] is None:
