@@ -14,6 +14,7 @@ import copy
 import re
 from typing import Any
 
+import lxml.etree
 import lxml.html
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
@@ -218,6 +219,8 @@ def _without_data_widgets(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """A copy of the page without boxes of figures (live case counts, scores, tickers) that
     sit inside article bodies: eight or more numbers making up a third of the box's words."""
     copied = copy.deepcopy(root)
+    # Comments inside a sentence (React's `<!-- -->`) would split it; their text stays.
+    lxml.etree.strip_tags(copied, lxml.etree.Comment)
     for box in copied.xpath("//body//div | //body//section | //body//aside | //body//ul"):
         words = box.text_content().split()
         if len(words) > 300:
