@@ -85,10 +85,10 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
     if not body:
         return None
     index = page.structured.index
+    stated = (plain(node.get("headline")) if node else None) or page.meta("og:title")
     headline = (
-        _page_headline(page)
-        or (plain(node.get("headline")) if node else None)
-        or page.meta("og:title")
+        _page_headline(page, stated)
+        or stated
         or " ".join(str(getattr(document, "title", None) or "").split())
         or page.title
     )
@@ -231,15 +231,23 @@ def _without_data_widgets(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     return copied
 
 
-def _page_headline(page: Page) -> str | None:
-    """The headline the reader sees: the page's one `<h1>` (structured data often carries a
-    shorter search-engine headline)."""
+def _page_headline(page: Page, stated: str | None) -> str | None:
+    """The headline the reader sees: the page's one `<h1>`, when it is a version of the stated
+    headline (structured data often carries a shorter search-engine one; a lone `<h1>` may
+    also be a logo or a sign-up box)."""
     found = page.root.xpath("//body//h1")
     if not isinstance(found, list) or len(found) != 1:
         return None
     element = found[0]
-    words = " ".join(element.text_content().split()) if hasattr(element, "text_content") else ""
-    return words if len(words.split()) >= 3 else None
+    shown = " ".join(element.text_content().split()) if hasattr(element, "text_content") else ""
+    if len(shown.split()) < 3:
+        return None
+    if stated is None:
+        return shown
+    shown_words = set(re.findall(r"\w+", shown.casefold()))
+    stated_words = set(re.findall(r"\w+", stated.casefold()))
+    shared = len(shown_words & stated_words)
+    return shown if shared * 2 >= min(len(shown_words), len(stated_words)) else None
 
 
 def _meta_authors(page: Page) -> tuple[str, ...]:

@@ -372,7 +372,7 @@ def _blocks_only(
     if not blocks and generic:
         blocks = [read_block(e) for e in repeated_updates(page.root)]
         # Teasers of other stories have a headline and a time but no text of their own.
-        blocks = [b for b in blocks if b.body and b.body != (b.headline,)]
+        blocks = [b for b in blocks if len(" ".join(b.body)) >= 60 and b.body != (b.headline,)]
     timed = [b for b in blocks if b.published is not None]
     if len(timed) < 2 or (generic and len(timed) < 3):
         return None

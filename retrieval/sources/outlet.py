@@ -44,7 +44,7 @@ def outlet_name(
             if host == known_host or host.endswith("." + known_host):
                 return name
     if usable:
-        return _capitalised(usable[0]) if usable[0].islower() else usable[0]
+        return _capitalised(usable[0]) if not _DOMAIN.fullmatch(usable[0]) else usable[0]
     return host
 
 
@@ -52,7 +52,7 @@ def _clean(name: str | None, page_title: str | None) -> str | None:
     if not name:
         return None
     name = " ".join(name.split()).strip(" -|·")
-    if not name or len(name) > 60 or _EMAIL.search(name):
+    if not name or len(name) > 60 or _EMAIL.search(name) or "://" in name or name[0] == "@":
         return None
     if page_title and name.casefold() == " ".join(page_title.split()).casefold():
         return None

@@ -239,14 +239,14 @@ def test_a_live_blog_without_structured_data_is_read_from_its_timed_update_eleme
         f'<div class="update" id="u{n}"><time datetime="2024-04-21T{t}:00+01:00">{t}</time>'
         f"<h2>{title}</h2><p>{text}</p></div>"
         for n, t, title, text in [
-            (3, "11:20", "Winner crosses the line", "A course record by 40 seconds."),
-            (2, "10:05", "Halfway", "The leading group is down to four."),
-            (1, "09:00", "They're off", "The elite field sets off in sunshine."),
+            (3, "11:20", "Winner crosses the line", "A course record by 40 seconds, and the crowd on the bridge roars her home."),
+            (2, "10:05", "Halfway", "The leading group is down to four as the course turns along the river road."),
+            (1, "09:00", "They're off", "The elite field sets off in sunshine from the park, with 12,000 runners behind."),
         ]
     )
     page = html('<meta property="og:title" content="Marathon live">', f"<main>{items}</main>")
     parsed = parse(page, url="https://gazette.example/live/marathon")
     assert [p.title for p in parsed.posts] == ["Winner crosses the line", "Halfway", "They're off"]
     assert parsed.posts[0].url == "https://gazette.example/live/marathon#u3"
-    assert parsed.posts[2].body == ("The elite field sets off in sunshine.",)
+    assert parsed.posts[2].body == ("The elite field sets off in sunshine from the park, with 12,000 runners behind.",)
     assert parsed.coverage.title == "Marathon live"
