@@ -61,8 +61,9 @@ def article_node(page: Page) -> dict[str, Any] | None:
     )
 
 
-def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
-    """The page as one post, or None when it is not an article (no markup and little text)."""
+def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | str:
+    """The page as one post, or the reason it is no article (no markup and little text, no
+    headline, no publication time)."""
     import trafilatura
 
     node = article_node(page)
@@ -79,11 +80,11 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
     extracted = str(getattr(document, "text", None) or "")
     body = _body(page, extracted)
     if node is None and og_type != "article" and len(" ".join(body)) < _MIN_TEXT:
-        return None
+        return "no article markup and too little main text"
     if not body and node is not None:
         body = clean_body(text_to_paragraphs(text(node.get("articleBody")) or ""))
     if not body:
-        return None
+        return "an article without any text"
     index = page.structured.index
     stated = (plain(node.get("headline")) if node else None) or page.meta("og:title")
     headline = (
@@ -93,12 +94,12 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | None:
         or page.title
     )
     if not headline:
-        return None
+        return "an article without a headline"
     headline = strip_time_prefix(headline)
     notes: list[str] = []
     published, updated = _times(page, node, document, notes)
     if published is None:
-        return None
+        return "an article without a publication date (no datePublished, article:published_time)"
     authors = names(node.get("author"), index) if node else ()
     if not authors:
         authors = _meta_authors(page) or _split_authors(getattr(document, "author", None))

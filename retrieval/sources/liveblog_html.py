@@ -82,12 +82,9 @@ def parse(html: str | bytes, *, url: str | None = None, outlet: str | None = Non
             return parsed
         note, reason = NO_JSONLD_NOTE, "no LiveBlogPosting"
     article = parse_article(page, outlet=outlet)
-    if article is None:
+    if isinstance(article, str):
         detail = "no usable JSON-LD updates" if blogs else "no LiveBlogPosting"
-        raise SourceError(
-            f"{where} is neither a live blog nor an article: {detail}, no article markup "
-            "and too little main text"
-        )
+        raise SourceError(f"{where} is neither a live blog nor an article: {detail}; {article}")
     article.notes.insert(0, note)
     article.rejected[:0] = rejected
     del reason

@@ -349,3 +349,14 @@ def test_update_with_a_plain_id_links_to_page_url_hash_id() -> None:
         "Token": "https://example.com/live?x=1#post-9",
         "Identifier": "https://example.com/live?x=1#77",
     }
+
+
+def test_an_article_without_any_publication_date_is_refused_with_that_reason() -> None:
+    text = "<p>" + "The council met on a wet evening and argued about the new bridge. " * 6 + "</p>"
+    html = page({"@type": "NewsArticle", "headline": "Council argues about the bridge"}, body=text)
+    with pytest.raises(SourceError) as error:
+        parse(html, url="https://example.com/news/bridge")
+    assert str(error.value) == (
+        "https://example.com/news/bridge is neither a live blog nor an article: no LiveBlogPosting;"
+        " an article without a publication date (no datePublished, article:published_time)"
+    )
