@@ -65,17 +65,29 @@ _CMS_CODE = re.compile(r"\[\[[a-z]+:[^\]]*\]\]", re.I)
 _NOT_AUTHORS = frozenset({"key event", "pinned", "breaking", "live", "update"})
 
 
-def element_by_anchor(root: lxml.html.HtmlElement, anchor: str) -> lxml.html.HtmlElement | None:
+def anchor_targets(root: lxml.html.HtmlElement) -> dict[str, lxml.html.HtmlElement]:
+    """Every element a URL fragment can point to, by its id (or an `<a name>`): read once per
+    page, since a blog of hundreds of updates asks for each."""
+    targets: dict[str, lxml.html.HtmlElement] = {}
+    for element in root.iter():
+        if not isinstance(element, lxml.html.HtmlElement):
+            continue
+        for key in (element.get("id"), element.get("name") if element.tag == "a" else None):
+            if key and key not in targets:
+                targets[key] = element
+    return targets
+
+
+def element_by_anchor(
+    targets: dict[str, lxml.html.HtmlElement], anchor: str
+) -> lxml.html.HtmlElement | None:
     """The update element a permalink fragment points to: the element with that id or name.
 
     An empty anchor target (`<a id="x"></a>` before the update) stands for the element that
     holds it, so the climb stops at the first ancestor with text of its own.
     """
-    found = root.xpath("//*[@id=$a] | //a[@name=$a]", a=anchor)
-    if not isinstance(found, list) or not found:
-        return None
-    element = found[0]
-    if not isinstance(element, lxml.html.HtmlElement):
+    element = targets.get(anchor)
+    if element is None:
         return None
     while len(" ".join(element.text_content().split())) < 40:
         parent = element.getparent()

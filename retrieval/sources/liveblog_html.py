@@ -247,7 +247,7 @@ def _block_for(
     if draft.fragment:
         if draft.fragment in by_anchor:
             return by_anchor[draft.fragment]
-        element = element_by_anchor(page.root, draft.fragment)
+        element = element_by_anchor(page.anchors, draft.fragment)
         if element is not None and len(element.text_content()) < 50_000:
             return read_block(element, anchor=draft.fragment)
     if draft.headline and draft.headline.casefold() in by_headline:

@@ -8,6 +8,7 @@ is the same coverage; one outlet name).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import lxml.etree
@@ -30,6 +31,13 @@ class Page:
     title: str | None
     site_name: str | None
     structured: Structured
+
+    @cached_property
+    def anchors(self) -> dict[str, lxml.html.HtmlElement]:
+        """The page's fragment targets by id (see `blocks.anchor_targets`)."""
+        from retrieval.sources.blocks import anchor_targets
+
+        return anchor_targets(self.root)
 
     def outlet(self, *, publisher_name: str | None = None, override: str | None = None) -> str:
         """The outlet's name a reader recognises (see `retrieval.sources.outlet`)."""
