@@ -39,15 +39,7 @@ ARTICLE_TYPES = (
 _MIN_TEXT = 200
 # Parts of an article page that are no part of its text, whatever the publisher: captions,
 # credit and byline lines, highlight boxes, data widgets, sharing and promo blocks.
-_WORDS = ("caption", "credit", "byline", "widget", "wdgt", "highlight", "share", "promo")
-_PRUNE = (
-    " | ".join(
-        f"//*[contains(translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-        f"'abcdefghijklmnopqrstuvwxyz'), '{word}')]"
-        for word in _WORDS
-    )
-    + " | //figcaption"
-)
+_CHROME_CLASS = re.compile(r"caption|credit|byline|wdgt|highlight|share|promo", re.I)
 
 
 def article_node(page: Page) -> dict[str, Any] | None:
@@ -75,7 +67,6 @@ def parse_article(page: Page, *, outlet: str | None = None) -> Parsed | str:
         include_tables=False,
         include_images=False,
         with_metadata=True,
-        prune_xpath=_PRUNE,
     )
     extracted = str(getattr(document, "text", None) or "")
     body = _body(page, extracted)
@@ -213,21 +204,32 @@ def _times(
     return published, updated
 
 
+_BOXES = frozenset({"div", "section", "aside", "ul"})
 _NUMBER = re.compile(r"^[\d.,:%+-]*\d[\d.,:%+-]*$")
 
 
 def _without_data_widgets(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """A copy of the page without boxes of figures (live case counts, scores, tickers) that
-    sit inside article bodies: eight or more numbers making up a third of the box's words."""
+    """A copy of the page for trafilatura without what is no part of the text wherever it sits:
+    captions, credit and byline lines, highlight and sharing boxes, promos (by class, in
+    elements of up to 300 words), and boxes of figures (live case counts, scores, tickers:
+    eight or more numbers making up a third of the box's words)."""
     copied = copy.deepcopy(root)
     # Comments inside a sentence (React's `<!-- -->`) would split it; their text stays.
     lxml.etree.strip_tags(copied, lxml.etree.Comment)
-    for box in copied.xpath("//body//div | //body//section | //body//aside | //body//ul"):
+    for box in copied.xpath("//body//*"):
+        if not isinstance(box, lxml.html.HtmlElement) or box.getparent() is None:
+            continue
+        if box.tag == "figcaption":
+            box.drop_tree()
+            continue
         words = box.text_content().split()
-        if len(words) > 300:
+        if len(words) > 300 or box.tag in ("main", "article"):
+            continue  # a container of the story itself, whatever its class says
+        if _CHROME_CLASS.search(box.get("class") or ""):
+            box.drop_tree()
             continue
         numbers = sum(1 for w in words if _NUMBER.match(w))
-        if numbers >= 8 and numbers * 3 >= len(words) and box.getparent() is not None:
+        if box.tag in _BOXES and numbers >= 8 and numbers * 3 >= len(words):
             box.drop_tree()
     return copied
 
