@@ -17,12 +17,12 @@ The registry lives in the coverage's SQLite file (like `bot.core.state`), so the
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
@@ -418,7 +418,7 @@ def poll(
     return apply(library, sources, download(source, timeout=timeout, fetcher=fetcher), now)
 
 
-def poll_due(
+async def poll_due(
     library: Library,
     sources: Sources,
     now: datetime,
@@ -427,22 +427,29 @@ def poll_due(
     fetcher: Fetcher = fetch,
     workers: int = POLL_WORKERS,
 ) -> builtins.list[PollOutcome]:
-    """Poll every source that is due; each outcome is recorded, the most overdue first.
+    """Poll every source that is due: the one poll loop the bot and the terminal chat run.
 
-    Downloads run side by side in `workers` threads, so a source that hangs until its timeout
-    does not hold up the others; storing happens here, on the calling thread, one at a time.
+    Downloads run side by side in worker threads (at most `workers` at once); each is stored
+    and recorded here, on the caller's thread, as soon as it arrives, so a source that hangs
+    until its timeout never delays the others. Outcomes come in the order they arrived.
     """
     due = sources.due(now)
     if not due:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(due)))) as pool:
-        downloads = pool.map(lambda s: download(s, timeout=timeout, fetcher=fetcher), due)
-        outcomes = [apply(library, sources, fetched, now) for fetched in downloads]
-    for outcome in outcomes:
+    slots = asyncio.Semaphore(max(1, workers))
+
+    async def fetch_one(source: Source) -> Download:
+        async with slots:
+            return await asyncio.to_thread(download, source, timeout=timeout, fetcher=fetcher)
+
+    outcomes = []
+    for arriving in asyncio.as_completed([fetch_one(source) for source in due]):
+        outcome = apply(library, sources, await arriving, now)
         if outcome.status == "failed":
             log.warning("%s", outcome.summary())
         else:
             log.info("%s", outcome.summary())
+        outcomes.append(outcome)
     return outcomes
 
 
