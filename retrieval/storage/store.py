@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -93,7 +94,7 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
             self.db = Database(conn)
-            self.db.enable_wal()
+            _enable_wal(self.db)
             migrate(self.db, path)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
@@ -362,6 +363,20 @@ def count_posts_in(conn: sqlite3.Connection) -> int:
         return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
     except sqlite3.OperationalError:  # a database that never stored a post
         return 0
+
+
+def _enable_wal(db: Database, patience: float = 30.0) -> None:
+    """WAL mode, waiting out another opener: switching a new file to WAL needs it alone, and
+    SQLite answers "database is locked" at once (no busy wait) while another reads it."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
