@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -38,23 +39,19 @@ CACHE = HERE / "results" / "cache"
 MODES = ("auto", "catch-up", "rebuild")
 
 
-def _posts(path: Path, skip: int, count: int) -> list[Post]:
-    day = Timestamp.of_date(date(2023, 5, 2))
-    posts = []
-    for number, (post_id, text) in enumerate(iter_cached(path)):
-        if number < skip:
-            continue
-        if number >= skip + count:
-            break
-        title, _, body = text.partition(". ")
-        posts.append(Post(post_id, "bench", title, (body or title,), day, "Bench", position=number))
-    return posts
-
-
-def _import(store: Store, path: Path, start: int, stop: int) -> None:
+def _import(store: Store, posts: Iterator[tuple[str, str]], first: int, count: int) -> None:
+    """Store the next ``count`` posts of the corpus (numbered from ``first``), 20,000 a write."""
     coverage = Coverage("bench", "Generated coverage", "Bench")
-    for lo in range(start, stop, 20_000):
-        store.upsert(coverage, _posts(path, lo, min(20_000, stop - lo)))
+    day = Timestamp.of_date(date(2023, 5, 2))
+    batch: list[Post] = []
+    for number, (post_id, text) in zip(range(first, first + count), posts, strict=False):
+        title, _, body = text.partition(". ")
+        batch.append(Post(post_id, "bench", title, (body or title,), day, "Bench", position=number))
+        if len(batch) == 20_000:
+            store.upsert(coverage, batch)
+            batch = []
+    if batch:
+        store.upsert(coverage, batch)
 
 
 def prepare(posts: int, missing: int) -> Path:
@@ -67,14 +64,14 @@ def prepare(posts: int, missing: int) -> Path:
         return database
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    corpus = corpus_file(posts, CACHE)
+    corpus = iter_cached(corpus_file(posts, CACHE))
     started = time.perf_counter()
     store = Store(database)
     _import(store, corpus, 0, posts - missing)
     store.close()
     Library(database).close()  # builds and saves the index of the posts so far
     store = Store(database)
-    _import(store, corpus, posts - missing, posts)  # the import whose index was never saved
+    _import(store, corpus, posts - missing, missing)  # the import whose index was never saved
     store.close()
     shutil.copytree(f"{database}.index", pristine)
     print(f"prepared {folder} in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -395,7 +395,7 @@ class BM25Index:
             raise IndexDamagedError(f"the index in {directory} is corrupt: {exc}") from exc
         index._main = segment
         index._terms = saved.terms
-        index._term_ids = {t: i for i, t in enumerate(saved.terms)}
+        index._term_ids = dict(zip(saved.terms, range(len(saved.terms)), strict=True))
         index._ids = ids
         index._dl = dl.astype(dl_dtype(int(dl.max(initial=0))), copy=False)
         index._loc = np.full(len(ids), MAIN, dtype=np.int32)

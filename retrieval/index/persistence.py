@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "IndexDamagedError",
@@ -96,9 +97,12 @@ def write_saved(directory: Path, saved: Saved) -> None:
     tmp.mkdir()
     checksums: dict[str, str] = {}
     for name, values in saved.arrays.items():
+        values = np.ascontiguousarray(values)
         with open(tmp / f"{name}.npy", "wb") as fh:
-            writer = _CrcWriter(fh)
-            np.lib.format.write_array(writer, np.ascontiguousarray(values), allow_pickle=False)
+            writer = _CrcWriter(fh)  # the header through the wrapper, the data straight
+            header = np.lib.format.header_data_from_array_1_0(values)
+            np.lib.format.write_array_header_1_0(writer, header)  # magic and header
+            writer.write(values.view(np.uint8).data)
         checksums[f"{name}.npy"] = _crc_hex(writer.crc)
     terms = json.dumps(saved.terms, ensure_ascii=False).encode()
     _write_bytes(tmp / TERMS, terms)
@@ -164,15 +168,15 @@ def read_saved(
         arrays[name] = _parse_npy(buffer, gen / f"{name}.npy")
     data = _read_verified(gen / TERMS, checksums)
     try:
-        terms = json.loads(data.decode("utf-8"))
+        terms = json.loads(data.tobytes().decode("utf-8"))
     except ValueError as exc:
         raise IndexDamagedError(f"{gen / TERMS} is not JSON: {exc}") from exc
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+    if not isinstance(terms, list) or not set(map(type, terms)) <= {str}:
         raise IndexDamagedError(f"{gen / TERMS} is not a list of terms")
     return Saved(manifest, arrays, terms)
 
 
-def _read_verified(path: Path, checksums: Mapping[str, object]) -> bytearray:
+def _read_verified(path: Path, checksums: Mapping[str, object]) -> npt.NDArray[np.uint8]:
     """The whole file, in memory, if its CRC-32 is the manifest's."""
     want = checksums.get(path.name)
     if not isinstance(want, str):
@@ -180,8 +184,9 @@ def _read_verified(path: Path, checksums: Mapping[str, object]) -> bytearray:
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            buffer = bytearray(size)
-            view = memoryview(buffer)
+            # Not bytearray(size): zero-filling first would touch every page twice.
+            buffer = np.empty(size, dtype=np.uint8)
+            view = memoryview(buffer.data)
             got = 0
             crc = 0
             while got < size:
@@ -197,10 +202,10 @@ def _read_verified(path: Path, checksums: Mapping[str, object]) -> bytearray:
     return buffer
 
 
-def _parse_npy(buffer: bytearray, path: Path) -> np.ndarray:
+def _parse_npy(buffer: npt.NDArray[np.uint8], path: Path) -> np.ndarray:
     """The 1-D array of an ``.npy`` file's bytes, viewing ``buffer`` (writable, no copy)."""
     try:
-        head = io.BytesIO(bytes(buffer[: 1 << 16]))
+        head = io.BytesIO(buffer[: 1 << 16].tobytes())
         major, _ = np.lib.format.read_magic(head)
         if major == 1:
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
