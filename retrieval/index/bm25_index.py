@@ -10,7 +10,6 @@ times; `query.top_k` answers; `persistence` saves and loads.
 from __future__ import annotations
 
 import sys
-from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.index import kernels, query
-from retrieval.index.arrays import DL, EMPTY_I32, EMPTY_I64, I32, TF, dl_dtype, tf_dtype
+from retrieval.index.arrays import DL, I32, dl_dtype
+from retrieval.index.building import collect
 from retrieval.index.delta import Delta
 from retrieval.index.doc_ids import DocIds
 from retrieval.index.invariants import check_loaded
@@ -95,68 +95,15 @@ class BM25Index:
     ) -> BM25Index:
         """An index of ``docs`` built in one pass (a repeated id keeps its last tokens)."""
         index = cls(k1, b, epsilon)
-        term_ids = index._term_ids
-        slot_of: dict[str, int] = {}
-        ids: list[str] = []
-        # One run of (term, tf) pairs per input document, in compact typed buffers.
-        run_slots = array("q")
-        run_lengths = array("q")
-        run_dls = array("q")
-        buf_terms = array("i")
-        buf_tfs = array("B")  # widened to "i" by the first tf above 255
-        for doc_id, tokens in docs:
-            slot = slot_of.get(doc_id)
-            if slot is None:
-                slot = slot_of[doc_id] = len(ids)
-                ids.append(doc_id)
-            counts = Counter(tokens)
-            run_slots.append(slot)
-            run_lengths.append(len(counts))
-            run_dls.append(len(tokens))
-            buf_terms.extend([term_ids.setdefault(t, len(term_ids)) for t in counts])
-            try:
-                buf_tfs.extend(counts.values())
-            except OverflowError:
-                del buf_tfs[len(buf_terms) - len(counts) :]
-                buf_tfs = array("i", buf_tfs)
-                buf_tfs.extend(counts.values())
-        n_slots = len(ids)
-        n_terms = len(term_ids)
-        index._terms = list(term_ids)
-        index._ids = DocIds.from_ids(ids)
-        del ids, slot_of  # a million id strings and their dict: ~95 MB until the inversion
-        runs = np.frombuffer(run_slots, dtype=np.int64) if run_slots else EMPTY_I64
-        lengths = np.frombuffer(run_lengths, dtype=np.int64) if run_lengths else EMPTY_I64
-        dl_runs = np.frombuffer(run_dls, dtype=np.int64) if run_dls else EMPTY_I64
-        # Views of the buffers, not copies: the build's peak memory is what an archive costs.
-        fwd_terms = np.frombuffer(buf_terms, dtype=np.int32) if buf_terms else EMPTY_I32
-        fwd_tfs: TF = (
-            np.frombuffer(buf_tfs, dtype=np.dtype(buf_tfs.typecode)) if buf_tfs else EMPTY_I32
-        )
-        fwd_tfs = fwd_tfs.astype(tf_dtype(int(fwd_tfs.max(initial=0))), copy=False)
-        del buf_tfs
-        if len(runs) != n_slots:  # some id came more than once: keep each slot's last run
-            last_run = np.zeros(n_slots, dtype=np.int64)
-            np.maximum.at(last_run, runs, np.arange(len(runs)))
-            keep = last_run[runs] == np.arange(len(runs))
-            tokens_keep = np.repeat(keep, lengths)
-            fwd_terms, fwd_tfs = fwd_terms[tokens_keep], fwd_tfs[tokens_keep]
-            runs, lengths, dl_runs = runs[keep], lengths[keep], dl_runs[keep]
-        dls: DL = np.zeros(n_slots, dtype=dl_dtype(int(dl_runs.max(initial=0))))
-        dls[runs] = dl_runs
-        if len(runs) and not bool(np.all(runs[1:] > runs[:-1])):  # runs out of slot order
-            order = np.argsort(runs, kind="stable")
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            pick = np.concatenate(
-                [np.arange(starts[r], starts[r] + lengths[r]) for r in order.tolist()]
-            ).astype(np.int64)
-            fwd_terms, fwd_tfs, lengths = fwd_terms[pick], fwd_tfs[pick], lengths[order]
-        fwd_offsets = np.zeros(n_slots + 1, dtype=np.int64)
-        np.cumsum(lengths, out=fwd_offsets[1:])
-        index._main = segment_from_forward(fwd_offsets, fwd_terms, fwd_tfs, n_terms)
-        index._dl = dls
+        collected = collect(docs)
+        index._term_ids, index._terms = collected.term_ids, collected.terms
+        index._ids = collected.ids
+        index._dl = collected.dl
+        index._main = segment_from_forward(*collected.forward, len(collected.terms))
+        del collected  # the segment holds the forward arrays now
+        n_slots = len(index._ids)
         index._loc = np.full(n_slots, MAIN, dtype=np.int32)
-        index._stats.reset(np.diff(index._main.offsets), n_slots, int(dls.sum()))
+        index._stats.reset(np.diff(index._main.offsets), n_slots, int(index._dl.sum()))
         index.built_at = datetime.now(UTC)
         index._compute_layers()
         return index
