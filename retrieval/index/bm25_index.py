@@ -81,7 +81,6 @@ class BM25Index:
         self._main_dead = 0  # main-segment documents since removed or edited (tombstones)
         self.built_at: datetime | None = None
         self._scratch = query.QueryScratch()
-        self._bulk = False  # inside `upsert_many`: merge once at the end
 
     # ----------------------------------------------------------------- building and updating
 
@@ -120,9 +119,35 @@ class BM25Index:
 
     def upsert(self, doc_id: str, tokens: Sequence[str]) -> None:
         """Add a document, or replace an existing document's tokens (it keeps its rank order)."""
+        term_ids = self._place(doc_id, tokens, None)
+        self._stats.add_document(term_ids, len(tokens))
+        self._changed += 1
+        self._maybe_merge()
+
+    def upsert_many(self, docs: Iterable[tuple[str, Sequence[str]]]) -> int:
+        """`upsert` each document, merging at most once, at the end: a catch-up of many posts
+        costs one pass over the postings instead of one per merge (seconds each at a million
+        posts); the document frequencies change by bincount, not term by term, and the
+        delta's postings by term are made when a query first needs them. Returns how many."""
+        added: list[I32] = []
+        removed: list[I32] = []
+        try:
+            for doc_id, tokens in docs:
+                term_ids = self._place(doc_id, tokens, removed)
+                self._stats.add_document(term_ids, len(tokens), df=False)
+                added.append(term_ids)
+        finally:
+            self._stats.change_many(added, removed)
+            self._changed += len(added)
+            self._maybe_merge()
+        return len(added)
+
+    def _place(self, doc_id: str, tokens: Sequence[str], removed: list[I32] | None) -> I32:
+        """Put a document's run in the delta (forgetting its old one); its term ids. With
+        ``removed``, the df changes and the delta's postings by term wait (`upsert_many`)."""
         slot = self._ids.slot(doc_id)
         if slot is not None:
-            self._forget(slot)
+            self._forget(slot, removed)
         else:
             slot = self._ids.append(doc_id)
             self._ensure_slot_capacity(slot + 1)
@@ -130,40 +155,24 @@ class BM25Index:
         term_id = self._term_id
         term_ids = np.fromiter((term_id(t) for t in counts), dtype=np.int32, count=len(counts))
         tfs = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-        self._loc[slot] = self._delta.add(slot, term_ids, tfs)
+        self._loc[slot] = self._delta.add(slot, term_ids, tfs, by_term=removed is None)
         if len(tokens) > np.iinfo(self._dl.dtype).max:
             self._dl = self._dl.astype(dl_dtype(len(tokens)))
         self._dl[slot] = len(tokens)
-        self._stats.add_document(term_ids, len(tokens))
-        self._changed += 1
-        self._maybe_merge()
-
-    def upsert_many(self, docs: Iterable[tuple[str, Sequence[str]]]) -> int:
-        """`upsert` each document, merging once at the end instead of every few thousand
-        changes: catching up many posts then costs one pass over the postings, not one per
-        merge (at a million posts a merge takes seconds). Returns how many were upserted."""
-        count = 0
-        self._bulk = True
-        try:
-            for doc_id, tokens in docs:
-                self.upsert(doc_id, tokens)
-                count += 1
-        finally:
-            self._bulk = False
-        self._maybe_merge()
-        return count
+        return term_ids
 
     def remove(self, doc_id: str) -> None:
         """Remove a document; removing an absent id does nothing."""
         slot = self._ids.remove(doc_id)
         if slot is None:
             return
-        self._forget(slot)
+        self._forget(slot, None)
         self._changed += 1
         self._maybe_merge()
 
-    def _forget(self, slot: int) -> None:
-        """Take a slot's current postings out of the statistics (its slot stays reserved)."""
+    def _forget(self, slot: int, removed: list[I32] | None) -> None:
+        """Take a slot's current postings out of the statistics (its slot stays reserved);
+        with ``removed``, its terms are collected there for one df change later."""
         loc = int(self._loc[slot])
         if loc == MAIN:
             terms, _ = self._main.forward(slot)
@@ -172,7 +181,9 @@ class BM25Index:
             terms = self._delta.docs[loc][0]
         else:
             return
-        self._stats.remove_document(terms, int(self._dl[slot]))
+        self._stats.remove_document(terms, int(self._dl[slot]), df=removed is None)
+        if removed is not None:
+            removed.append(terms)
         self._loc[slot] = ABSENT
         self._dl[slot] = 0
 
@@ -193,8 +204,6 @@ class BM25Index:
         self._loc = np.concatenate([self._loc, np.full(grow, ABSENT, dtype=np.int32)])
 
     def _maybe_merge(self) -> None:
-        if self._bulk:
-            return
         limit = min(self._MERGE_MAX, self._stats.n_docs // self._MERGE_DIVISOR)
         if self._changed > max(self._MERGE_MIN, limit):
             self._merge()

@@ -42,28 +42,39 @@ class Delta:
         self.docs: list[tuple[I32, TF]] = []
         self._slot: I64 = np.zeros(16, dtype=np.int64)
         self._postings: dict[int, _TermPostings] = {}
+        self._indexed = 0  # runs below this delta number are in `_postings`
 
     def __len__(self) -> int:
         return len(self.docs)
 
-    def add(self, slot: int, term_ids: I32, tfs: I64) -> int:
-        """Append a document's run; returns its delta number."""
+    def add(self, slot: int, term_ids: I32, tfs: I64, *, by_term: bool = True) -> int:
+        """Append a document's run; returns its delta number. ``by_term=False`` (bulk loads
+        that merge right after) leaves the postings by term to the first query that needs
+        them, if one comes before the merge."""
         dnum = len(self.docs)
         self.docs.append((term_ids, tfs))
         if dnum >= len(self._slot):
             self._slot = np.concatenate([self._slot, np.zeros(dnum, np.int64)])
         self._slot[dnum] = slot
+        if by_term and self._indexed == dnum:
+            self._index(dnum)
+        return dnum
+
+    def _index(self, dnum: int) -> None:
+        term_ids, tfs = self.docs[dnum]
         postings = self._postings
         for t, tf in zip(term_ids.tolist(), tfs.tolist(), strict=True):
             entry = postings.get(t)
             if entry is None:
                 entry = postings[t] = _TermPostings()
             entry.append(dnum, tf)
-        return dnum
+        self._indexed = dnum + 1
 
     def term_postings(self, term: int, loc: I32) -> tuple[I64, I64]:
         """Live (slots, tfs) of a term, in the order they were added (``loc``: the slots'
         locations, which say which runs are still current)."""
+        for dnum in range(self._indexed, len(self.docs)):
+            self._index(dnum)
         entry = self._postings.get(term)
         if entry is None:
             return EMPTY_I64, EMPTY_I64

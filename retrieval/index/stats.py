@@ -51,15 +51,27 @@ class CollectionStats:
             grow = max(16, len(self.df), n_terms - len(self.df))
             self.df = np.concatenate([self.df, np.zeros(grow, dtype=np.int64)])
 
-    def add_document(self, terms: I32, length: int) -> None:
+    def add_document(self, terms: I32, length: int, *, df: bool = True) -> None:
+        """Count a document in (``df=False``: its terms come later, through `change_many`)."""
         self.n_docs += 1
         self.total_len += length
-        self._change_df(terms, +1)
+        if df:
+            self._change_df(terms, +1)
 
-    def remove_document(self, terms: I32, length: int) -> None:
+    def remove_document(self, terms: I32, length: int, *, df: bool = True) -> None:
         self.n_docs -= 1
         self.total_len -= length
-        self._change_df(terms, -1)
+        if df:
+            self._change_df(terms, -1)
+
+    def change_many(self, added: list[I32], removed: list[I32]) -> None:
+        """The document frequencies of many documents' terms in and out at once (bincounts;
+        the histogram recomputed once), instead of document by document."""
+        n = len(self.df)
+        for terms, sign in ((added, 1), (removed, -1)):
+            if terms:
+                self.df += sign * np.bincount(np.concatenate(terms), minlength=n)
+        self.reset(self.df, self.n_docs, self.total_len)
 
     def _change_df(self, terms: I32, delta: int) -> None:
         """Move ``terms`` (distinct) by ``delta`` documents, keeping the df histogram exact."""

@@ -392,6 +392,34 @@ def test_random_upserts_edits_and_removes_match_a_fresh_bm25(search: str) -> Non
     assert_index_matches(index, mirror.items(), queries)
 
 
+def test_a_bulk_upsert_matches_a_fresh_bm25(search: str) -> None:
+    """`upsert_many` (the library's catch-up): new posts, edits of merged posts and of posts
+    still in the delta, and an id twice in one batch, then one merge."""
+    docs = generated_posts(1500, seed=91)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in generated_posts(30, seed=92):  # unmerged edits before the batch
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index.remove("post-40")
+    mirror.remove("post-40")
+    rng = random.Random(93)
+    batch = [(f"post-{rng.randrange(2000)}", tokens) for _, tokens in generated_posts(600, 94)]
+    batch += [("post-5", ["kremlin", "drone"]), ("post-5", ["kremlin"]), ("post-40", ["drone"])]
+    assert index.upsert_many(iter(batch)) == len(batch)
+    for doc_id, tokens in batch:
+        mirror.upsert(doc_id, tokens)
+    queries = [*queries_from(mirror.items(), 30, seed=95), ["kremlin", "drone"]]
+    assert_index_matches(index, mirror.items(), queries)
+    assert index.stats().documents == len(mirror.items())
+    index.upsert("post-7", ["drone", "drone"])  # and it keeps taking single upserts
+    mirror.upsert("post-7", ["drone", "drone"])
+    assert_index_matches(index, mirror.items(), queries)
+
+
 def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
