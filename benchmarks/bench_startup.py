@@ -93,9 +93,9 @@ def worker(database: Path, mode: str) -> None:
         library_module.rebuild_threshold = lambda posts: 1 << 62
     elif mode == "rebuild":
         library_module.rebuild_threshold = lambda posts: -1
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     library = Library(database)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     documents = len(library.index)
     rss = 0.0
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -107,6 +107,7 @@ def worker(database: Path, mode: str) -> None:
             {
                 "mode": mode,
                 "seconds": seconds,
+                "cpu_s": cpu,
                 "path": path,
                 "documents": documents,
                 "peak_rss_mb": rss,
@@ -140,6 +141,7 @@ def main() -> None:
         r = results[mode]
         print(
             f"{args.posts:,} posts, {args.missing:,} missing, {mode:>8}: {r['seconds']:6.1f} s "
+            f"(CPU {r['cpu_s']:5.1f} s) "
             f"({r['path']}, {r['documents']:,} documents, peak RSS {r['peak_rss_mb']:,.0f} MB)"
         )
         for message in r["log"]:
