@@ -163,5 +163,6 @@ def test_more_missing_posts_than_the_threshold_means_a_rebuild(
 
 def test_the_threshold_grows_with_the_store() -> None:
     assert library_module.rebuild_threshold(0) == library_module.CATCH_UP_MIN
-    big = 4 * library_module.CATCH_UP_MIN / library_module.CATCH_UP_SHARE
-    assert library_module.rebuild_threshold(int(big)) == 4 * library_module.CATCH_UP_MIN
+    share = library_module.CATCH_UP_SHARE
+    assert library_module.rebuild_threshold(1_000_000) == int(1_000_000 * share)
+    assert int(1_000_000 * share) > library_module.CATCH_UP_MIN
