@@ -23,7 +23,7 @@ from retrieval.index.arrays import DL, I32, dl_dtype
 from retrieval.index.building import collect
 from retrieval.index.delta import Delta
 from retrieval.index.doc_ids import DocIds
-from retrieval.index.invariants import check_loaded
+from retrieval.index.invariants import check_loaded, check_types
 from retrieval.index.merge import ABSENT, MAIN, merged
 from retrieval.index.persistence import IndexDamagedError, Saved, read_saved, write_saved
 from retrieval.index.scoring import Bm25
@@ -319,6 +319,7 @@ class BM25Index:
         directory = Path(directory)
         saved = read_saved(directory, _saved_arrays, analyzer)
         manifest, arrays = saved.manifest, saved.arrays
+        check_types(directory, arrays)
         try:
             ids = DocIds(
                 arrays["id_blob"], arrays["id_starts"], arrays["id_sorted_crcs"], arrays["id_order"]

@@ -18,10 +18,35 @@ from retrieval.index.doc_ids import DocIds
 from retrieval.index.persistence import IndexDamagedError
 from retrieval.index.segment import Segment
 
-__all__ = ["check_loaded"]
+__all__ = ["check_loaded", "check_types"]
 
 _TF_TYPES = (np.uint8, np.uint16, np.int32)
-_DL_TYPES = (np.uint8, np.uint16, np.int32, np.int64)
+_TYPES: dict[str, tuple[type[np.generic], ...]] = {
+    "offsets": (np.int64,),
+    "docs": (np.int32,),
+    "tfs": _TF_TYPES,
+    "fwd_offsets": (np.int64,),
+    "fwd_terms": (np.int32,),
+    "fwd_tfs": _TF_TYPES,
+    "dl": (np.uint8, np.uint16, np.int32, np.int64),
+    "id_blob": (np.uint8,),
+    "id_starts": (np.int64,),
+    "id_sorted_crcs": (np.uint32,),
+    "id_order": (np.int32,),
+    "lay_lists": (np.int64,),
+    "lay_lo": (np.int64,),
+    "lay_hi": (np.int64,),
+    "lay_bound": (np.float32,),
+}
+
+
+def check_types(directory: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Every array of the element type the index saves it with (and the kernels compile for)."""
+    wrong = [n for n, a in arrays.items() if a.dtype.type not in _TYPES.get(n, (a.dtype.type,))]
+    if wrong:
+        raise IndexDamagedError(
+            f"the index in {directory} is corrupt: arrays of unexpected types ({', '.join(wrong)})"
+        )
 
 
 def _monotone_csr(offsets: np.ndarray, end: int) -> bool:
@@ -50,17 +75,6 @@ def check_loaded(
     """Raise IndexDamagedError naming every way the loaded parts do not fit together."""
     problems = []
     n_slots, n_terms, n_post = segment.n_slots, segment.n_terms, len(segment.docs)
-    types: list[tuple[np.ndarray, tuple[type[np.generic], ...]]] = [
-        (segment.offsets, (np.int64,)),
-        (segment.fwd_offsets, (np.int64,)),
-        (segment.docs, (np.int32,)),
-        (segment.fwd_terms, (np.int32,)),
-        (segment.tfs, _TF_TYPES),
-        (segment.fwd_tfs, _TF_TYPES),
-        (dl, _DL_TYPES),
-    ]
-    if not all(array.dtype.type in allowed for array, allowed in types):
-        raise IndexDamagedError(f"the index in {directory} is corrupt: arrays of unexpected types")
     if not ids.consistent():
         problems.append("document ids are not a well-formed table of distinct ids")
     elif len(ids) != len(dl) or len(ids) != n_slots:
@@ -92,11 +106,7 @@ def check_loaded(
             problems.append(f"{key} is not a number")
     layers = segment.layers
     if layers is not None and not (
-        layers.lists.dtype == np.int64
-        and layers.lo.dtype == np.int64
-        and layers.hi.dtype == np.int64
-        and layers.bound.dtype == np.float32
-        and len(layers.lists) == n_terms + 1
+        len(layers.lists) == n_terms + 1
         and _monotone_csr(layers.lists, len(layers.lo))
         and len(layers.hi) == len(layers.lo) == len(layers.bound)
         and bool(np.all(layers.lo <= layers.hi))

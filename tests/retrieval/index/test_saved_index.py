@@ -96,6 +96,8 @@ def test_every_truncated_file_is_refused(tmp_path: Path) -> None:
         ("fwd_offsets", lambda a: np.sort(a)[::-1].copy(), "monotone"),
         ("lay_hi", lambda a: a + 10**6, "impact layers"),
         ("docs", lambda a: a.astype(np.float32), "unexpected types"),
+        ("id_starts", lambda a: a.astype(np.float64), "unexpected types"),
+        ("lay_bound", lambda a: a.astype(np.float64), "unexpected types"),
     ],
 )
 def test_arrays_that_would_send_the_kernels_out_of_bounds_are_refused(
