@@ -154,7 +154,8 @@ def run_liveblog(path: Path, queries: list[list[str]], args: argparse.Namespace)
 def run_liveblog_load(
     path: Path, queries: list[list[str]], args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Start-up from the saved index (memory-mapped) and serving: the bot's steady state."""
+    """Start-up from the saved index (read into memory, checksums and invariants verified) and
+    serving: the bot's steady state."""
     t0 = time.perf_counter()
     index = BM25Index.load(Path(args.index_dir))
     load_s = time.perf_counter() - t0

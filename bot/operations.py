@@ -188,10 +188,13 @@ def _check_index(database: Path) -> Check:
     """Open the index as the bot does at start, and compare its size with the store's.
 
     As the database's owner (the service's user, the container's user) this loads the saved
-    index when it is current, in seconds even for a large archive. Anyone else (root checking
-    a service's database) builds it in memory only: a saved index it wrote would belong to a
-    user the service cannot overwrite it as.
+    index when it is current, in seconds even for a large archive, verifying every file's
+    checksum (a damaged one is rebuilt and saved, and the check fails saying so). Anyone else
+    (root checking a service's database) builds it in memory only, and verifies the saved
+    files without writing: a saved index it wrote would belong to a user the service cannot
+    overwrite it as.
     """
+    from retrieval.index import BM25Index, IndexDamagedError, IndexLoadError
     from retrieval.library import Library  # its imports (numpy, the index) only when needed
     from retrieval.storage.store import StoreError
 
@@ -203,8 +206,19 @@ def _check_index(database: Path) -> Check:
     try:
         documents = library.index.stats().documents
         posts = library.store.count_posts()
+        damage = library.index_damage
     finally:
         library.close()
+    if not own:
+        try:
+            BM25Index.load(database.with_name(database.name + ".index"))
+        except IndexDamagedError as exc:
+            damage = str(exc)
+        except IndexLoadError:
+            pass  # none saved, or stale: the bot rebuilds it, nothing is damaged
+    if damage:
+        rebuilt = "rebuilt from the store" if own else "the bot rebuilds it at start"
+        return Check("index", False, f"the saved index was damaged ({damage}); {rebuilt}")
     if documents != posts:
         return Check("index", False, f"{documents} documents for {posts} posts in the store")
     return Check("index", True, f"{documents} documents = {posts} posts")

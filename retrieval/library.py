@@ -9,6 +9,12 @@ the same number with other posts); otherwise it is rebuilt from the store. It is
 after imports and on close. A save writes the whole index (at a million posts ~450 MB and a
 second or more), so a large index is saved after imports at most every `SAVE_INTERVAL_S`, a
 small one every time: a crash costs a catch-up (or a rebuild), never a wrong answer.
+
+Catching up costs about one upsert per missing post, a rebuild a pass over the whole store:
+past `rebuild_threshold` missing posts (a killed import of a large archive) start-up rebuilds
+instead (measured in `benchmarks/bench_startup.py`). A saved index that fails its checksums or
+was written by another text analyzer (`retrieval.text.analyzer_identity`) is rebuilt too,
+with one log line saying why.
 """
 
 from __future__ import annotations
@@ -20,18 +26,30 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from retrieval.index import BM25Index, IndexLoadError
+from retrieval.index import BM25Index, IndexDamagedError, IndexLoadError, IndexStaleError
 from retrieval.models import Post
 from retrieval.search import Searcher
 from retrieval.sources import Parsed
 from retrieval.storage.store import ImportReport, Store
-from retrieval.text import tokenize, tokenize_many
+from retrieval.text import analyzer_identity, tokenize, tokenize_many
 
 log = logging.getLogger(__name__)
 _STAMP = "library.json"
 #: Indexes of this many posts or more are saved after imports at most every SAVE_INTERVAL_S.
 LARGE_INDEX = 100_000
 SAVE_INTERVAL_S = 600.0
+#: Catching up (bulk upserts, one merge) costs about what a rebuild costs per post, plus the
+#: load and the merge: it stays faster until most of the store is missing. Measured
+#: (benchmarks/bench_startup.py): 200k missing of 1M, catch-up 75-90 s against a 339 s
+#: rebuild; 200k of 250k, 67 s against 69 s. Past this share of the store, rebuild.
+CATCH_UP_SHARE = 0.75
+CATCH_UP_MIN = 10_000
+
+
+def rebuild_threshold(posts: int) -> int:
+    """How many posts missing from a saved index start-up still catches up with: beyond
+    it, a rebuild from the store is faster."""
+    return max(CATCH_UP_MIN, int(posts * CATCH_UP_SHARE))
 
 
 class Library:
@@ -44,6 +62,8 @@ class Library:
         # writes too): re-indexing the posts written since brings it up to date.
         self._indexed = 0
         self._dirty = False
+        #: Why the saved index was refused as damaged at start (it was rebuilt), for `check`.
+        self.index_damage: str | None = None
         self.index = self._open_index()
         self.searcher = Searcher(self.store, self.index)
         self._saved_at = time.monotonic()  # loaded or just rebuilt and saved
@@ -52,41 +72,63 @@ class Library:
         index_dir = self.index_dir
         stamp = self._stamp(index_dir) if index_dir is not None else None
         if index_dir is not None and stamp and self.store.generation_token(stamp[0]) == stamp[1]:
-            try:
-                index = BM25Index.load(index_dir)
-                self._indexed = stamp[0]
-                caught_up = self._catch_up(index)
-                if len(index) == self.store.count_posts():
-                    if caught_up:
-                        log.info("index brought up to date: %d posts written since", caught_up)
-                    return index
-                log.warning("rebuilding the index: it does not hold the store's posts")
-            except IndexLoadError as exc:
-                log.warning("rebuilding the index: %s", exc)
+            index = self._load_current(index_dir, stamp[0])
+            if index is not None:
+                return index
+        return self._rebuild()
+
+    def _load_current(self, index_dir: Path, generation: int) -> BM25Index | None:
+        """The saved index brought up to date, or None (logged) when a rebuild is due."""
+        posts = self.store.count_posts()
+        limit = rebuild_threshold(posts)
+        missing = self._count_since(generation, limit + 1)
+        if missing > limit:
+            log.info(
+                "rebuilding the index: more than %d of %d posts were written since it was "
+                "saved, and rebuilding is faster than catching up",
+                limit,
+                posts,
+            )
+            return None
+        try:
+            index = BM25Index.load(index_dir, analyzer=analyzer_identity())
+        except IndexStaleError as exc:
+            log.info("rebuilding the index: %s", exc)
+            return None
+        except IndexLoadError as exc:
+            if isinstance(exc, IndexDamagedError):
+                self.index_damage = str(exc)
+            log.warning("rebuilding the index: %s", exc)
+            return None
+        self._indexed = generation
+        caught_up = self._catch_up(index)
+        if len(index) != self.store.count_posts():
+            log.warning("rebuilding the index: it does not hold the store's posts")
+            return None
+        if caught_up:
+            log.info("index brought up to date: %d posts written since", caught_up)
+        return index
+
+    def _count_since(self, generation: int, limit: int) -> int:
+        """Posts written after ``generation``, counted up to ``limit``."""
+        count = 0
+        for _ in self.store.posts_since(generation):
+            count += 1
+            if count >= limit:
+                break
+        return count
+
+    def _rebuild(self) -> BM25Index:
         self._indexed = self.store.generation()  # first: the build may see later writes too
-        ids: list[str] = []
-
-        def texts() -> Iterator[str]:
-            for post in self.store.iter_posts():  # streamed: the archive never sits in memory
-                ids.append(post.post_id)
-                yield post.text
-
-        def docs() -> Iterator[tuple[str, list[str]]]:
-            for n, terms in enumerate(tokenize_many(texts())):
-                yield ids[n], terms
-                ids[n] = ""  # the index keeps its own compact copy of the ids
-
-        index = BM25Index.build(docs())
+        index = BM25Index.build(_tokenized(self.store.iter_posts()))  # streamed from the store
+        index.analyzer = analyzer_identity()
         self._save(index)
         return index
 
     def _catch_up(self, index: BM25Index) -> int:
         """Index the posts written since `_indexed` (by this process or another one)."""
         generation = self.store.generation()  # first: later writes are only indexed twice
-        count = 0
-        for post in self.store.posts_since(self._indexed):
-            index.upsert(post.post_id, tokenize(post.text))
-            count += 1
+        count = index.upsert_many(_tokenized(self.store.posts_since(self._indexed)))
         self._indexed = generation
         self._dirty = self._dirty or count > 0
         return count
@@ -168,3 +210,17 @@ class Library:
     def close(self) -> None:
         self.save_index(force=True)
         self.store.close()
+
+
+def _tokenized(posts: Iterator[Post]) -> Iterator[tuple[str, list[str]]]:
+    """(post id, terms) of each post, tokenized in bulk; the archive never sits in memory."""
+    ids: list[str] = []
+
+    def texts() -> Iterator[str]:
+        for post in posts:
+            ids.append(post.post_id)
+            yield post.text
+
+    for n, terms in enumerate(tokenize_many(texts())):
+        yield ids[n], terms
+        ids[n] = ""  # the index keeps its own compact copy of the ids

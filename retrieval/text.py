@@ -7,8 +7,10 @@ index holds the same token for it.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.metadata import PackageNotFoundError, version
 
 import pysbd
 import Stemmer
@@ -20,9 +22,40 @@ _HYPHENS = re.compile(r"[\u2010\u2011\-]")
 _APOSTROPHES = re.compile(r"[\u2019]")
 _POSSESSIVE = re.compile(r"'s$")
 
+#: Bump when `tokenize` changes what terms it gives for a text (the word pattern, the
+#: hyphen and possessive rules): a saved index of the old terms is then rebuilt.
+TOKENIZER_VERSION = 1
+_STEMMER_ALGORITHM = "english"
 STOPWORDS: frozenset[str] = frozenset(get_stopwords("english"))
-_stemmer = Stemmer.Stemmer("english")
+_stemmer = Stemmer.Stemmer(_STEMMER_ALGORITHM)
 _segmenter = pysbd.Segmenter(language="en", clean=False)
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
+        return "unknown"
+
+
+def analyzer_identity() -> dict[str, str]:
+    """What decides the terms of a text: tokenizer version, stopword list (its package's
+    version and a CRC of the words themselves) and stemmer (Snowball algorithm, PyStemmer
+    version). An index saved under another identity holds other terms: it is stale."""
+    return dict(_identity())
+
+
+@cache
+def _identity() -> tuple[tuple[str, str], ...]:
+    words = "\n".join(sorted(STOPWORDS)).encode()
+    return tuple(
+        {
+            "tokenizer": str(TOKENIZER_VERSION),
+            "stopwords": f"stopwords {_package_version('stopwords')} english, "
+            f"{len(STOPWORDS)} words crc32 {zlib.crc32(words):08x}",
+            "stemmer": f"snowball {_STEMMER_ALGORITHM}, PyStemmer {_package_version('PyStemmer')}",
+        }.items()
+    )
 
 
 @lru_cache(maxsize=200_000)

@@ -310,6 +310,22 @@ def test_check_fails_when_the_index_disagrees_with_the_store(
     assert got["index"] == "FAIL 18 documents for 19 posts in the store"
 
 
+def test_check_fails_on_a_damaged_saved_index_and_the_next_one_passes(
+    library: Library, db_path: Path, settings: Callable[..., Settings]
+) -> None:
+    library.close()
+    index_dir = Path(f"{db_path}.index")
+    docs = index_dir / json.loads((index_dir / "manifest.json").read_text())["generation"]
+    data = bytearray((docs / "docs.npy").read_bytes())
+    data[-1] ^= 0x01  # one changed byte, same length
+    (docs / "docs.npy").write_bytes(bytes(data))
+    got = verdicts(run_checks(settings(database=db_path)))
+    assert got["index"].startswith("FAIL the saved index was damaged (")
+    assert "docs.npy fails its checksum" in got["index"]
+    assert got["index"].endswith("rebuilt from the store")
+    assert verdicts(run_checks(settings(database=db_path)))["index"] == "ok 19 documents = 19 posts"
+
+
 def test_check_asks_telegram_with_the_token_and_never_shows_it(
     library: Library, db_path: Path, tmp_path: Path, api: Emulator
 ) -> None:

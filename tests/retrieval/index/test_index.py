@@ -23,10 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-import retrieval.index.bm25_index as index_module
+import retrieval.index.merge as merge_module
 from retrieval.index import BM25Index, IndexLoadError
 from retrieval.index import kernels as bm25_kernels
-from retrieval.index.doc_ids import DocIds
+from retrieval.index.arrays import term_counts
 from retrieval.text import tokenize, tokenize_many
 
 SAMPLE = Path(__file__).resolve().parents[3] / "retrieval/data/cnn-russia-ukraine-2023-05-02.txt"
@@ -392,11 +392,39 @@ def test_random_upserts_edits_and_removes_match_a_fresh_bm25(search: str) -> Non
     assert_index_matches(index, mirror.items(), queries)
 
 
+def test_a_bulk_upsert_matches_a_fresh_bm25(search: str) -> None:
+    """`upsert_many` (the library's catch-up): new posts, edits of merged posts and of posts
+    still in the delta, and an id twice in one batch, then one merge."""
+    docs = generated_posts(1500, seed=91)
+    index = BM25Index.build(docs)
+    index._MERGE_MIN = 10**9
+    mirror = Mirror()
+    for doc_id, tokens in docs:
+        mirror.upsert(doc_id, tokens)
+    for doc_id, tokens in generated_posts(30, seed=92):  # unmerged edits before the batch
+        index.upsert(doc_id, tokens)
+        mirror.upsert(doc_id, tokens)
+    index.remove("post-40")
+    mirror.remove("post-40")
+    rng = random.Random(93)
+    batch = [(f"post-{rng.randrange(2000)}", tokens) for _, tokens in generated_posts(600, 94)]
+    batch += [("post-5", ["kremlin", "drone"]), ("post-5", ["kremlin"]), ("post-40", ["drone"])]
+    assert index.upsert_many(iter(batch)) == len(batch)
+    for doc_id, tokens in batch:
+        mirror.upsert(doc_id, tokens)
+    queries = [*queries_from(mirror.items(), 30, seed=95), ["kremlin", "drone"]]
+    assert_index_matches(index, mirror.items(), queries)
+    assert index.stats().documents == len(mirror.items())
+    index.upsert("post-7", ["drone", "drone"])  # and it keeps taking single upserts
+    mirror.upsert("post-7", ["drone", "drone"])
+    assert_index_matches(index, mirror.items(), queries)
+
+
 def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index, mirror = index_with_unmerged_changes(1500, 51, "post-3", "post-9")
-    real = index_module._segment_from_forward
+    real = merge_module.segment_from_forward
     failures: list[int] = []
 
     def failing_once(*args: object) -> object:
@@ -405,7 +433,7 @@ def test_a_merge_that_runs_out_of_memory_leaves_the_index_as_it_was(
             raise MemoryError
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(index_module, "_segment_from_forward", failing_once)
+    monkeypatch.setattr(merge_module, "segment_from_forward", failing_once)
     with pytest.raises(MemoryError):
         index._merge()
     queries = [*queries_from(mirror.items(), 20, seed=52), ["kremlin", "drone"]]
@@ -465,7 +493,7 @@ def test_a_merge_that_fails_copying_the_forward_index_leaves_the_index_as_it_was
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index, mirror = index_with_unmerged_changes(800, 81, "post-5", "post-11")
-    real = index_module._gathered
+    real = merge_module.gathered
     calls: list[int] = []
 
     def failing_second(*args: object) -> object:
@@ -474,7 +502,7 @@ def test_a_merge_that_fails_copying_the_forward_index_leaves_the_index_as_it_was
             raise MemoryError
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(index_module, "_gathered", failing_second)
+    monkeypatch.setattr(merge_module, "gathered", failing_second)
     with pytest.raises(MemoryError):
         index._merge()
     queries = [*queries_from(mirror.items(), 20, seed=82), ["kremlin", "drone"]]
@@ -713,24 +741,6 @@ def test_loading_an_index_with_any_truncated_array_raises_index_load_error(
     assert len(BM25Index.load(tmp_path)) == len(sample_paragraphs())
 
 
-@pytest.mark.parametrize(
-    ("other_ids", "problem"),
-    [
-        (["a"], "do not match"),  # one id for two documents
-        (["a", "a"], "distinct"),  # a repeated id
-    ],
-)
-def test_loading_mismatched_ids_raises_index_load_error(
-    tmp_path: Path, other_ids: list[str], problem: str
-) -> None:
-    BM25Index.build([("a", ["x"]), ("b", ["y"])]).save(tmp_path)
-    generation = json.loads((tmp_path / "manifest.json").read_text())["generation"]
-    for name, values in DocIds.from_ids(other_ids).arrays().items():
-        np.save(tmp_path / generation / f"{name}.npy", values)
-    with pytest.raises(IndexLoadError, match=problem):
-        BM25Index.load(tmp_path)
-
-
 def test_stats_count_documents_terms_and_postings() -> None:
     index = BM25Index.build([("a", ["x", "y", "x"]), ("b", ["y"]), ("c", [])])
     stats = index.stats()
@@ -766,9 +776,9 @@ def test_tokenize_many_gives_exactly_the_tokens_of_tokenize() -> None:
 def test_term_counts_by_chunk_equal_one_bincount() -> None:
     terms = np.array([3, 0, 3, 1, 3, 0, 2, 5, 5], dtype=np.int32)
     for chunk in (1, 2, 4, 100):
-        counts = index_module._term_counts(terms, 7, chunk=chunk)
+        counts = term_counts(terms, 7, chunk=chunk)
         assert counts.tolist() == np.bincount(terms, minlength=7).tolist()
-    assert index_module._term_counts(terms[:0], 3).tolist() == [0, 0, 0]
+    assert term_counts(terms[:0], 3).tolist() == [0, 0, 0]
 
 
 @pytest.mark.skipif(bm25_kernels.saat is None, reason="numba is not installed")
