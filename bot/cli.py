@@ -128,7 +128,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if command == "latest":
             return _emit(answers.latest(args.count, prefs), args.json)
         if command == "import":
-            return _import(library, args.location, args.format)
+            return _import(library, args.location, args.format, settings.max_source_bytes)
         if command == "sources":
             return _sources(library, args)
         if command == "stats":
@@ -158,13 +158,13 @@ def _operate(command: str, args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _import(library: Library, location: str, fmt: Format | None) -> int:
+def _import(library: Library, location: str, fmt: Format | None, max_bytes: int) -> int:
     """Import with a progress bar on a terminal; the counts line always ends it."""
     from bot.progress import import_progress, ingest_with_progress
 
     with import_progress() as progress:
         progress.stage(f"Reading {location}")
-        parsed = read_location(location, fmt)
+        parsed = read_location(location, fmt, max_bytes=max_bytes)
         report = ingest_with_progress(library, parsed, progress)
     for line in report.notes + report.rejected:
         print(line)

@@ -20,10 +20,12 @@ class Parsed:
     """What one import of one source yields.
 
     `rejected` lists parts that were skipped with their reason (e.g. "line 7: not JSON"),
-    `notes` says how the content was read (e.g. "no JSON-LD; main text extracted").
+    `notes` says how the content was read (e.g. "no JSON-LD; main text extracted"),
+    `skipped` counts entries left out on purpose by reason (e.g. {"sponsored": 3}).
     """
 
     coverage: Coverage
     posts: list[Post]
     rejected: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)

@@ -188,13 +188,15 @@ def _sniff(text: str) -> Format | None:
         return "feed"
     if _HTML_START.match(head):
         return "liveblog_html"
-    first_line = next((line for line in start.splitlines() if line.strip()), "")
+    first_line = next((line for line in start.split("\n") if line.strip()), "")
     if first_line.lstrip().startswith("{"):
         try:
             if isinstance(json.loads(first_line), dict):
                 return "jsonl"
-        except ValueError:
+        except ValueError:  # also a line cut at the sniffing limit
             pass
+        except RecursionError:  # a hostile or broken first line: the importer says which
+            return "jsonl"
     return None
 
 
