@@ -250,12 +250,13 @@ def _authors(entry: Any) -> tuple[str, ...]:
 
 def _source(meta: Any, title: str, url: str | None) -> str:
     """Who publishes the feed, as a reader knows it (see `feed_text.outlet_name`)."""
-    candidates = [
-        _plain(_field(meta, "publisher"), None),
-        _plain((_field(meta, "publisher_detail") or {}).get("name"), None),
-        _plain((_field(meta, "author_detail") or {}).get("name"), None),
-        _plain(_field(meta, "author"), None),
-    ]
+    candidates = []
+    for raw, detail in (("publisher", "publisher_detail"), ("author", "author_detail")):
+        text = _plain(_field(meta, raw), None)
+        # feedparser's e-mail pattern cuts long domains, leaving their tail as a "name": when
+        # the raw value holds an address, outlet_name strips it from the raw value instead.
+        named = "" if "@" in text else _plain((_field(meta, detail) or {}).get("name"), None)
+        candidates += [named, text]
     return outlet_name(candidates, title, url)
 
 
