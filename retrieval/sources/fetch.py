@@ -169,8 +169,8 @@ def _refuse_unless_allowed(address: IPAddress, allow: AddressRule, url: str, hos
     if allow(address):
         return
     kind = address_kind(address) or "an address sources may not reach"
-    where = "" if host == str(address) else f" ({host} is {address})"
-    raise SourceError(f"{url} leads to {kind}{where}; refused for sources added from a chat")
+    where = host if host == str(address) else f"{host} ({address})"
+    raise SourceError(f"{url} leads to {where}, {kind}; refused for sources added from a chat")
 
 
 def _read(
