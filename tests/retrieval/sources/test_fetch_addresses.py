@@ -149,4 +149,4 @@ def test_the_address_actually_connected_to_is_checked_again(httpserver: HTTPServ
 
     httpserver.expect_request("/feed").respond_with_data(SECRET)
     message = refusal(httpserver.url_for("/feed"), rebinding)
-    assert "127.0.0.1, a loopback address" in message and SECRET not in message
+    assert "(127.0.0.1), a loopback address" in message and SECRET not in message
