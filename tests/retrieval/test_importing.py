@@ -1,0 +1,110 @@
+"""Reading a path: only regular files, within the size limit, and only plausible times kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from retrieval.importing import DEFAULT_MAX_BYTES, parse_content, read_location
+from retrieval.sources import SourceError
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+def refusal(location: str, **options: int) -> str:
+    with pytest.raises(SourceError) as error:
+        read_location(location, **options)  # type: ignore[arg-type]
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_fifo_is_refused_at_once_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "coverage.jsonl"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    assert "is a named pipe (FIFO), not a coverage file" in refusal(str(fifo))
+    assert time.monotonic() - started < 2
+
+
+def test_a_symlink_to_a_fifo_is_refused_too(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "feed.xml").symlink_to(tmp_path / "pipe")
+    assert "named pipe" in refusal(str(tmp_path / "feed.xml"))
+
+
+def test_a_device_is_refused_before_a_byte_is_read() -> None:
+    assert refusal("/dev/zero") == "/dev/zero is a device, not a coverage file; refused"
+
+
+def test_a_folder_is_refused(tmp_path: Path) -> None:
+    assert "is a folder" in refusal(str(tmp_path))
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    assert refusal(str(tmp_path / "nope.xml")).startswith("no such file: ")
+
+
+def test_a_file_above_the_limit_is_refused_and_one_at_the_limit_read(tmp_path: Path) -> None:
+    feed = (FIXTURES / "rss_liveblog.xml").read_bytes()
+    path = tmp_path / "feed.xml"
+    path.write_bytes(feed)
+    assert read_location(str(path), max_bytes=len(feed))[0].posts
+    message = refusal(str(path), max_bytes=len(feed) - 1)
+    assert message == f"{path} is larger than {len(feed) - 1:,} bytes; refused"
+
+
+def test_the_default_limit_is_the_same_10_mb_as_a_url(tmp_path: Path) -> None:
+    assert DEFAULT_MAX_BYTES == 10 * 1024 * 1024
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as out:
+        out.truncate(DEFAULT_MAX_BYTES + 1)  # sparse: costs no disk
+    assert refusal(str(big)) == f"{big} is larger than 10 MB; refused"
+
+
+def test_the_cli_refuses_a_fifo_with_exit_2_and_one_line(tmp_path: Path) -> None:
+    fifo = tmp_path / "archive.jsonl"
+    os.mkfifo(fifo)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBLOG_")}
+    env["LIVEBLOG_DATABASE"] = str(tmp_path / "db.sqlite")
+    result = subprocess.run(
+        [*CLI, "import", str(fifo)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("is a named pipe (FIFO), not a coverage file; refused")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_limit_comes_from_liveblog_max_source_bytes(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes((FIXTURES / "rss_liveblog.xml").read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBLOG_")}
+    env.update(LIVEBLOG_DATABASE=str(tmp_path / "db.sqlite"), LIVEBLOG_MAX_SOURCE_BYTES="100")
+    result = subprocess.run(
+        [*CLI, "import", str(feed)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 2
+    assert "is larger than 100 bytes; refused" in result.stderr
+
+
+def test_posts_with_implausible_times_are_rejected_whatever_the_importer() -> None:
+    page = (FIXTURES / "liveblog_schema_org.html").read_text(encoding="utf-8")
+    poisoned = page.replace(
+        '"datePublished": "2015-03-09T13:17:00-07:00"',
+        '"datePublished": "9999-12-31T23:59:59+05:00"',
+        1,
+    )
+    (parsed,) = parse_content(poisoned.encode(), now=datetime(2024, 1, 1, tzinfo=UTC))
+    (clean,) = parse_content(page.encode(), now=datetime(2024, 1, 1, tzinfo=UTC))
+    assert len(parsed.posts) == len(clean.posts) - 1
+    assert "Coming up: Apple Watch" not in [p.title for p in parsed.posts]
+    assert parsed.rejected[-1].endswith(
+        "published 9999-12-31T23:59:59+05:00 is more than a day in the future"
+    )
