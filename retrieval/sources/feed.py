@@ -30,6 +30,7 @@ import feedparser  # type: ignore[import-untyped]
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
 from retrieval.sources import Parsed, SourceError
+from retrieval.sources.detect import repair_encoded_surrogates
 from retrieval.sources.feed_text import clean_body, is_sponsored, outlet_name
 from retrieval.sources.liveblog_html import html_to_paragraphs, text_to_paragraphs, title_from_body
 
@@ -60,7 +61,7 @@ def parse(content: str | bytes, *, url: str | None = None, now: datetime | None 
         headers["content-type"] = "application/xml; charset=utf-8"
     if not content.strip():
         raise SourceError(f"{where} is empty")
-    content = _CHARREF.sub(_charref, content)
+    content = repair_encoded_surrogates(_CHARREF.sub(_charref, content), _BAD_CHAR)
     try:
         # A stream, never a string: feedparser would fetch a string that looks like a URL.
         result = feedparser.parse(io.BytesIO(content), response_headers=headers)
@@ -144,7 +145,7 @@ def _post(
     if not title:
         return "no title and no content"
     if _BAD_CHAR in title or any(_BAD_CHAR in p for p in body) or _BAD_CHAR in "".join(authors):
-        return "holds a character reference to a surrogate (like &#xD800;), not text"
+        return "holds a lone surrogate (like &#xD800;), not text"
     published = _timestamp(entry, "published", language) or _timestamp(entry, "updated", language)
     if published is None:
         raw = _str(_field(entry, "published")) or _str(_field(entry, "updated"))

@@ -104,6 +104,7 @@ def _read(
     where = origin or "the JSON Lines file"
     moment = now or datetime.now(UTC)
     text = decode(content, None, what=where) if isinstance(content, bytes) else content
+    clean = _encodable(text)  # text handed in as str may hold lone surrogates itself
     lines: list[_Line] = []
     rejected: list[str] = []
     first_line_of: dict[str, int] = {}
@@ -113,6 +114,8 @@ def _read(
         if not raw:
             continue
         try:
+            if not clean and not _encodable(raw):
+                raise _BadLine("holds an unpaired surrogate, not text")
             line = _line(number, raw)
             reason = line.post.implausible(moment)
             if reason:
@@ -180,6 +183,14 @@ def _line(number: int, raw: str) -> _Line:
         updated=updated if updated != published else None,
     )
     return _Line(number, post, coverage)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _string(record: dict[str, Any], name: str, *, required: bool = True) -> str:

@@ -41,13 +41,11 @@ def test_an_entry_with_a_surrogate_reference_is_rejected_and_the_rest_imported(
 ) -> None:
     parsed = parse(rss(item(f"Bad {reference} one", guid="bad"), GOOD), now=NOW)
     assert [p.title for p in parsed.posts] == ["Polls have closed"]
-    assert parsed.rejected == [
-        "entry 1: holds a character reference to a surrogate (like &#xD800;), not text"
-    ]
+    assert parsed.rejected == ["entry 1: holds a lone surrogate (like &#xD800;), not text"]
 
 
 def test_a_feed_of_only_surrogate_entries_is_one_source_error() -> None:
-    with pytest.raises(SourceError, match="no usable entry: entry 1: holds a character"):
+    with pytest.raises(SourceError, match="no usable entry: entry 1: holds a lone surrogate"):
         parse(rss(item("&#xD800;", guid="a")), now=NOW)
 
 
@@ -158,3 +156,14 @@ def test_a_feed_without_a_name_is_named_after_its_host() -> None:
     assert parse(feed, now=NOW).coverage.source == "Cork Beo"
     unknown = feed.replace(b"www.corkbeo.ie", b"www.harbourtimes.example")
     assert parse(unknown, now=NOW).coverage.source == "Harbourtimes"
+
+
+def test_raw_surrogate_bytes_reject_their_entry_without_garbling_the_others() -> None:
+    """UTF-8-encoded surrogates (ED A0 80) are invalid UTF-8; left alone they make feedparser
+    read the whole feed as windows-1252, turning every "ç" of the good entries into "Ã§"."""
+    raw = rss(item("Bad one", guid="bad"), item("Ação", guid="ok")).replace(
+        b"Bad one", b"Bad \xed\xa0\x80 one"
+    )
+    parsed = parse(raw, now=NOW)
+    assert [p.title for p in parsed.posts] == ["Ação"]
+    assert parsed.rejected == ["entry 1: holds a lone surrogate (like &#xD800;), not text"]
