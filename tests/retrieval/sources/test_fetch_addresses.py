@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlite_utils import Database
 
 from retrieval.importing import read_location
+from retrieval.polling import Sources, download
 from retrieval.sources import SourceError
 from retrieval.sources.fetch import IPAddress, address_kind, fetch, public_only
 
@@ -150,3 +153,17 @@ def test_the_address_actually_connected_to_is_checked_again(httpserver: HTTPServ
     httpserver.expect_request("/feed").respond_with_data(SECRET)
     message = refusal(httpserver.url_for("/feed"), rebinding)
     assert "(127.0.0.1), a loopback address" in message and SECRET not in message
+
+
+def test_a_polled_source_under_the_chat_rule_records_the_refusal_not_the_answer(
+    tmp_path: Path, httpserver: HTTPServer, internal: HTTPServer
+) -> None:
+    httpserver.expect_request("/live").respond_with_data(
+        "", status=302, headers={"Location": internal.url_for("/admin")}
+    )
+    registry = Sources(Database(tmp_path / "sources.db"))
+    source = registry.add(httpserver.url_for("/live"), "5m")
+    fetched = download(source, allow_address=only_the_stand_in)
+    assert fetched.result is None and fetched.error is not None
+    assert "leads to 127.0.0.2, a loopback address" in fetched.error
+    assert SECRET not in fetched.error and internal.log == []
