@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError, plaintext
 from retrieval.sources.detect import Format, decode, detect_format
 
@@ -141,7 +142,15 @@ def parse_content(
     Posts with implausible times at `now` (default: the current time) are rejected.
     """
     moment = now or datetime.now(UTC)
-    return [_plausible(one, moment) for one in _parse(content, origin, content_type, charset, fmt)]
+    try:
+        parsed = _parse(content, origin, content_type, charset, fmt)
+    except RecursionError:  # e.g. JSON-LD nested 100,000 deep: one line, never a traceback
+        raise SourceError(f"{name_of(origin)} is nested too deeply to read") from None
+    return [_plausible(one, moment) for one in parsed]
+
+
+def name_of(origin: str | None) -> str:
+    return origin or "the content"
 
 
 def _plausible(parsed: Parsed, now: datetime) -> Parsed:
@@ -149,7 +158,7 @@ def _plausible(parsed: Parsed, now: datetime) -> Parsed:
     kept = []
     rejected = list(parsed.rejected)
     for number, post in enumerate(parsed.posts, start=1):
-        reason = post.implausible(now)
+        reason = post.implausible(now) or _unstorable(post)
         if reason:
             rejected.append(f"post {number}: {reason}")
         else:
@@ -159,6 +168,15 @@ def _plausible(parsed: Parsed, now: datetime) -> Parsed:
     if not kept:
         raise SourceError(f"no post has a plausible time: {rejected[-1]}")
     return replace(parsed, posts=kept, rejected=rejected)
+
+
+def _unstorable(post: Post) -> str | None:
+    """A lone surrogate (from a JSON "\\ud800" escape) can be neither stored nor sent."""
+    try:
+        "\x1f".join((post.title, *post.body, *post.authors, post.source, post.url or "")).encode()
+    except UnicodeEncodeError:
+        return "holds a lone surrogate, not text"
+    return None
 
 
 def _parse(

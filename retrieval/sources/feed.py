@@ -34,6 +34,8 @@ from retrieval.sources.detect import repair_encoded_surrogates
 from retrieval.sources.feed_text import clean_body, is_sponsored, outlet_name
 from retrieval.sources.liveblog_html import html_to_paragraphs, text_to_paragraphs, title_from_body
 
+_EMAIL_ANY = re.compile(r"[^\s@<>()]+@[^\s@<>()]+")
+_EMAIL_ONLY = re.compile(r"\s*<?[^\s@<>()]+@[^\s@<>()]+>?\s*")
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 # RSS <author> is "email (Name)"; feedparser's e-mail pattern cuts long top-level domains.
 _RSS_AUTHOR = re.compile(r"\s*[^\s()<>]+@[^\s()<>]+\s*\((?P<name>[^()]+)\)\s*")
@@ -236,17 +238,23 @@ def _foreign_date(raw: str, language: str) -> Timestamp | None:
 
 
 def _authors(entry: Any) -> tuple[str, ...]:
+    """Bylines as names: "email (Name)" gives the name, a bare e-mail address is no byline."""
     rss_author = _RSS_AUTHOR.fullmatch(_str(_field(entry, "author")) or "")
     if rss_author and len(_field(entry, "authors") or []) <= 1:
         return (" ".join(rss_author["name"].split()),)
+    whole = _str(_field(entry, "author"))
+    if whole and "@" in whole:
+        # feedparser cuts long domains and calls their tail the name ("desk@news.exam", "ple").
+        raw: list[str | None] = [_EMAIL_ANY.sub("", whole).strip(" ()<>,;")]
+    else:
+        raw = [_str(a.get("name")) for a in _field(entry, "authors") or [] if isinstance(a, dict)]
+        raw = raw if any(raw) else [whole]
     names: list[str] = []
-    for author in _field(entry, "authors") or []:
-        name = _str(author.get("name")) or _str(author.get("email"))
-        if name and name not in names:
+    for value in raw:
+        name = " ".join(" ".join(html_to_paragraphs(value)).split()) if value else ""
+        if name and not _EMAIL_ONLY.fullmatch(name) and name not in names:
             names.append(name)
-    if not names and _str(_field(entry, "author")):
-        names.append(_str(_field(entry, "author")) or "")
-    return tuple(" ".join(html_to_paragraphs(n)) for n in names)
+    return tuple(names)
 
 
 def _source(meta: Any, title: str, url: str | None) -> str:

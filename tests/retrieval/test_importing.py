@@ -108,3 +108,22 @@ def test_posts_with_implausible_times_are_rejected_whatever_the_importer() -> No
     assert parsed.rejected[-1].endswith(
         "published 9999-12-31T23:59:59+05:00 is more than a day in the future"
     )
+
+
+def test_json_ld_with_a_lone_surrogate_escape_loses_that_post_only() -> None:
+    page = (FIXTURES / "liveblog_schema_org.html").read_text(encoding="utf-8")
+    poisoned = page.replace("Coming up: Apple Watch", "Coming up: \\ud800 Watch", 1)
+    (parsed,) = parse_content(poisoned.encode(), now=datetime(2024, 1, 1, tzinfo=UTC))
+    assert "Coming up: Apple Watch" not in [p.title for p in parsed.posts]
+    assert len(parsed.posts) == 2
+    assert parsed.rejected[-1].endswith("holds a lone surrogate, not text")
+
+
+def test_a_page_nested_too_deeply_is_one_source_error_not_a_crash(tmp_path: Path) -> None:
+    page = (FIXTURES / "liveblog_schema_org.html").read_text(encoding="utf-8")
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "deep.html"
+    path.write_text(
+        page.replace("</head>", f'<script type="application/ld+json">{deep}</script></head>', 1)
+    )
+    assert refusal(str(path)) == f"{path} is nested too deeply to read"

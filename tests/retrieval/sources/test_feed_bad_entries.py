@@ -167,3 +167,21 @@ def test_raw_surrogate_bytes_reject_their_entry_without_garbling_the_others() ->
     parsed = parse(raw, now=NOW)
     assert [p.title for p in parsed.posts] == ["Ação"]
     assert parsed.rejected == ["entry 1: holds a lone surrogate (like &#xD800;), not text"]
+
+
+@pytest.mark.parametrize(
+    ("author", "expected"),
+    [
+        ("<author>desk@news.example (Jo Shelley)</author>", ("Jo Shelley",)),
+        ("<author>desk@news.example</author>", ()),
+        (
+            "<dc:creator xmlns:dc='http://purl.org/dc/elements/1.1/'>Jo Shelley</dc:creator>",
+            ("Jo Shelley",),
+        ),
+    ],
+)
+def test_bylines_are_names_never_bare_email_addresses(
+    author: str, expected: tuple[str, ...]
+) -> None:
+    (post,) = parse(rss(item("Count", guid="c", extra=author)), now=NOW).posts
+    assert post.authors == expected
