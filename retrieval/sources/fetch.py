@@ -137,6 +137,18 @@ def fetch(
         raise SourceError(f"fetching {url} failed: {_one_line(exc)}") from None
 
 
+def check_destination(url: str, allow_address: AddressRule) -> None:
+    """Refuse `url` now if its host resolves to an address the rule refuses (no request is
+    made), so a chat user adding an internal URL hears so at once; polls check every hop."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"{url[:200]} is not a valid URL: {_one_line(exc)}") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise SourceError(f"only http and https URLs can be fetched, not {url[:200]!r}")
+    _check_host(target, allow_address, url)
+
+
 def _check_host(target: httpx.URL, allow: AddressRule, url: str) -> None:
     """Resolve the hop's host and refuse it if any of its addresses is not allowed."""
     host = target.host

@@ -18,7 +18,13 @@ from sqlite_utils import Database
 from retrieval.importing import read_location
 from retrieval.polling import Sources, download
 from retrieval.sources import SourceError
-from retrieval.sources.fetch import IPAddress, address_kind, fetch, public_only
+from retrieval.sources.fetch import (
+    IPAddress,
+    address_kind,
+    check_destination,
+    fetch,
+    public_only,
+)
 
 STAND_IN_PUBLIC = ipaddress.ip_address("127.0.0.1")
 SECRET = "internal-admin-token-do-not-show"
@@ -167,3 +173,12 @@ def test_a_polled_source_under_the_chat_rule_records_the_refusal_not_the_answer(
     assert fetched.result is None and fetched.error is not None
     assert "leads to 127.0.0.2, a loopback address" in fetched.error
     assert SECRET not in fetched.error and internal.log == []
+
+
+def test_an_internal_url_can_be_refused_when_it_is_added_without_asking_it(
+    internal: HTTPServer,
+) -> None:
+    with pytest.raises(SourceError, match=r"leads to 127\.0\.0\.2, a loopback address"):
+        check_destination(internal.url_for("/admin"), public_only)
+    assert internal.log == []
+    check_destination(internal.url_for("/admin"), lambda address: True)  # allowed: no error
