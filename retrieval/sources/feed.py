@@ -29,7 +29,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import feedparser  # type: ignore[import-untyped]
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
-from retrieval.sources import Parsed, SourceError
+from retrieval.sources import Parsed, SourceError, without_quotes
 from retrieval.sources.detect import repair_encoded_surrogates
 from retrieval.sources.feed_text import clean_body, is_sponsored, outlet_name
 from retrieval.sources.liveblog_html import html_to_paragraphs, text_to_paragraphs, title_from_body
@@ -113,7 +113,7 @@ def parse(content: str | bytes, *, url: str | None = None, now: datetime | None 
     if not posts:
         if skipped and not rejected:
             raise SourceError(f"{where} holds only sponsored entries")
-        raise SourceError(f"{where} has no usable entry: {rejected[0]}")
+        raise SourceError(f"{where} has no usable entry: {without_quotes(rejected[0])}")
     ordered = sorted(posts.values(), key=lambda p: p.published.sort_key(), reverse=True)
     return Parsed(
         coverage=coverage,

@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
-from retrieval.sources import Parsed, SourceError
+from retrieval.sources import Parsed, SourceError, without_quotes
 from retrieval.sources.detect import decode
 from retrieval.sources.liveblog_html import parse_iso_timestamp, text_to_paragraphs
 
@@ -133,7 +133,7 @@ def _read(
         if not rejected:
             raise SourceError(f"{where} is empty")
         more = f" (and {len(rejected) - 1} more bad lines)" if len(rejected) > 1 else ""
-        raise SourceError(f"{where} has no valid line: {rejected[0]}{more}")
+        raise SourceError(f"{where} has no valid line: {without_quotes(rejected[0])}{more}")
     return lines, rejected
 
 
