@@ -143,7 +143,7 @@ def parse_content(
     """
     moment = now or datetime.now(UTC)
     try:
-        parsed = _parse(content, origin, content_type, charset, fmt)
+        parsed = _parse(content, origin, content_type, charset, fmt, moment)
     except RecursionError:  # e.g. JSON-LD nested 100,000 deep: one line, never a traceback
         raise SourceError(f"{name_of(origin)} is nested too deeply to read") from None
     return [_plausible(one, moment) for one in parsed]
@@ -185,6 +185,7 @@ def _parse(
     content_type: str | None,
     charset: str | None,
     fmt: Format | None,
+    now: datetime,
 ) -> list[Parsed]:
     if not content.strip():
         raise SourceError("the file is empty")
@@ -200,9 +201,10 @@ def _parse(
     if fmt == "feed":
         from retrieval.sources import feed
 
-        return [feed.parse(content, url=url)]
+        return [feed.parse(content, url=url, now=now)]
     if fmt == "jsonl":
         from retrieval.sources import jsonl
 
-        return jsonl.parse_all(decode(content, charset, what=name or "the content"), origin=origin)
+        text = decode(content, charset, what=name or "the content")
+        return jsonl.parse_all(text, origin=origin, now=now)
     return [plaintext.parse(decode(content, charset, what=name or "the content"), origin=origin)]

@@ -127,3 +127,10 @@ def test_a_page_nested_too_deeply_is_one_source_error_not_a_crash(tmp_path: Path
         page.replace("</head>", f'<script type="application/ld+json">{deep}</script></head>', 1)
     )
     assert refusal(str(path)) == f"{path} is nested too deeply to read"
+
+
+def test_the_import_time_given_is_the_one_every_importer_judges_by() -> None:
+    feed = (FIXTURES / "rss_liveblog.xml").read_bytes()  # entries of 4 July 2024
+    assert parse_content(feed, now=datetime(2024, 7, 5, tzinfo=UTC))[0].posts
+    with pytest.raises(SourceError, match="more than a day in the future"):
+        parse_content(feed, now=datetime(2024, 7, 1, tzinfo=UTC))
