@@ -134,3 +134,20 @@ def test_the_import_time_given_is_the_one_every_importer_judges_by() -> None:
     assert parse_content(feed, now=datetime(2024, 7, 5, tzinfo=UTC))[0].posts
     with pytest.raises(SourceError, match="more than a day in the future"):
         parse_content(feed, now=datetime(2024, 7, 1, tzinfo=UTC))
+
+
+def test_the_import_report_counts_sponsored_entries_it_skipped(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    advert = (
+        "<item><title>Featured Advertiser: Harbour Motors</title><guid>ad</guid>"
+        "<description>Buy now.</description><pubDate>Thu, 04 Jul 2024 20:00:00 GMT</pubDate></item>"
+    )
+    xml = (FIXTURES / "rss_liveblog.xml").read_text(encoding="utf-8")
+    feed.write_text(xml.replace("<item>", advert + "<item>", 1), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBLOG_")}
+    env["LIVEBLOG_DATABASE"] = str(tmp_path / "db.sqlite")
+    result = subprocess.run(
+        [*CLI, "import", str(feed)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].endswith(", 1 skipped: sponsored")
