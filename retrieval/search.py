@@ -78,10 +78,8 @@ class Searcher:
             posts = self.store.posts(doc_id for doc_id, _ in chunk)
             for doc_id, score in chunk:
                 post = posts.get(doc_id)
-                if post is None:
-                    continue
-                matched = matched_share(weights, term_set(post.text))
-                if matched >= RELEVANCE_FLOOR:
+                matched = self._relevant(weights, post, score) if post else None
+                if post is not None and matched is not None:
                     kept.append((post, score, matched))
             if not count_all and len(kept) >= offset + limit:
                 break
@@ -90,6 +88,28 @@ class Searcher:
             Hit(post, score, excerpt(post, weights), matched) for post, score, matched in page
         )
         return SearchResult(query, terms, hits, len(kept))
+
+    def match(self, query: str, post: Post) -> Hit | None:
+        """The hit `search` would show for this post, or None: the one judgement of relevance,
+        shared by answers, /search and /follow alerts."""
+        terms = tuple(tokenize(query))
+        if not terms or post.post_id not in self.index:
+            return None
+        score = self.index.score(sorted(set(terms)), post.post_id)
+        weights = self.weights(terms)
+        matched = self._relevant(weights, post, score)
+        if matched is None:
+            return None
+        return Hit(post, score, excerpt(post, weights), matched)
+
+    @staticmethod
+    def _relevant(weights: dict[str, float], post: Post, score: float) -> float | None:
+        """The share of the query's weight the post matches, or None below the floor.
+
+        Not the score's sign: in a tiny collection rank-bm25's idf floor can make every score
+        negative, and the ranking among them still holds."""
+        matched = matched_share(weights, term_set(post.text))
+        return matched if matched >= RELEVANCE_FLOOR else None
 
     def weights(self, terms: Sequence[str]) -> dict[str, float]:
         n = max(len(self.index), 1)

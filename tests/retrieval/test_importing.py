@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.importing import DEFAULT_MAX_BYTES, parse_content, read_location
-from retrieval.sources import SourceError
+from retrieval.importing import DEFAULT_MAX_BYTES, bundled_sample, parse_content, read_location
+from retrieval.sources import Parsed, SourceError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources"
 CLI = [sys.executable, "-m", "bot.cli"]
@@ -110,13 +110,31 @@ def test_posts_with_implausible_times_are_rejected_whatever_the_importer() -> No
     )
 
 
-def test_json_ld_with_a_lone_surrogate_escape_loses_that_post_only() -> None:
+def test_a_lone_surrogate_escape_in_json_ld_never_reaches_the_store() -> None:
+    """The post is either read from the page's own HTML (which has no surrogate) or rejected."""
     page = (FIXTURES / "liveblog_schema_org.html").read_text(encoding="utf-8")
-    poisoned = page.replace("Coming up: Apple Watch", "Coming up: \\ud800 Watch", 1)
-    (parsed,) = parse_content(poisoned.encode(), now=datetime(2024, 1, 1, tzinfo=UTC))
-    assert "Coming up: Apple Watch" not in [p.title for p in parsed.posts]
-    assert len(parsed.posts) == 2
-    assert parsed.rejected[-1].endswith("holds a lone surrogate, not text")
+    for field in ("Coming up: Apple Watch", "2015-03-09T13:17:00-07:00"):
+        poisoned = page.replace(field, f"{field} \\ud800", 1)
+        (parsed,) = parse_content(poisoned.encode(), now=datetime(2024, 1, 1, tzinfo=UTC))
+        for post in parsed.posts:
+            "".join((post.title, *post.body, *post.authors)).encode("utf-8")
+        assert len(parsed.posts) + len(parsed.rejected) >= 3
+
+
+def test_encoded_surrogate_bytes_in_a_utf8_file_do_not_make_it_read_as_another_charset() -> None:
+    """Bytes ED A0 80 are invalid UTF-8; without the repair, charset guessing would turn every
+    curly quote of the sample into mojibake. Now they are one replacement character."""
+    dump = bundled_sample()
+    paragraph = next(line for line in dump.splitlines() if len(line) > 150 and "’".encode() in line)
+    (parsed,) = parse_content(dump.replace(paragraph, paragraph + b" \xed\xa0\x80", 1))
+    (clean,) = parse_content(dump)
+
+    def texts(one: Parsed) -> list[str]:
+        return [*one.coverage.summary, *(text for post in one.posts for text in post.body)]
+
+    changed = [(a, b) for a, b in zip(texts(clean), texts(parsed), strict=True) if a != b]
+    assert len(changed) == 1 and changed[0][1] == changed[0][0] + " \ufffd"
+    assert "’" in changed[0][0]  # the curly quotes around it still read as UTF-8
 
 
 def test_a_page_nested_too_deeply_is_one_source_error_not_a_crash(tmp_path: Path) -> None:
