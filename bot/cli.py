@@ -179,7 +179,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             reply = Timelines(library, sessions).timeline(" ".join(args.query), prefs, args.page)
             return _emit(reply, args.json)
         if command == "import":
-            return _import(library, args.location, args.format)
+            return _import(library, args.location, args.format, settings.max_source_bytes)
         if command == "sources":
             return _sources(library, args)
         if command == "stats":
@@ -209,14 +209,14 @@ def _operate(command: str, args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _import(library: Library, location: str, fmt: Format | None) -> int:
+def _import(library: Library, location: str, fmt: Format | None, max_bytes: int) -> int:
     """Import with a progress bar on a terminal; the counts line always ends it."""
     from bot.progress import import_progress, ingest_with_progress
     from retrieval.importing import read_location
 
     with import_progress() as progress:
         progress.stage(f"Reading {location}")
-        parsed = read_location(location, fmt)
+        parsed = read_location(location, fmt, max_bytes=max_bytes)
         report = ingest_with_progress(library, parsed, progress)
     for line in report.notes + report.rejected:
         print(line)

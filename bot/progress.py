@@ -123,6 +123,7 @@ def ingest_with_progress(
                 chunk,
                 rejected=list(one.rejected) if first else [],
                 notes=list(one.notes) if first else [],
+                skipped=dict(one.skipped) if first else {},
             )
             total.merge(library.ingest(part))
             progress.advance(len(chunk))

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     channels: str = Field(default="", description="Telegram channels whose posts are coverage")
     flood_limit: int = Field(default=20, ge=1, description="questions per user per minute")
+    allow_private_sources: bool = False  # sources added from Telegram may reach internal hosts
+    max_source_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="largest file or download an import reads"
+    )
 
     @field_validator(
         "telegram_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before"

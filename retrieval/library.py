@@ -182,6 +182,7 @@ class Library:
             self._catch_up(self.index)
         report.rejected.extend(parsed.rejected)
         report.notes.extend(parsed.notes)
+        report.count_skipped(parsed.skipped)
         return report
 
     def ingest_all(self, parsed: list[Parsed]) -> ImportReport:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 Precision = Literal["date", "time"]
+
+# Times a reader can be shown: news is not older than 1900, and a post "published" more than a
+# day ahead is a broken or hostile clock (a day covers every timezone's idea of "today").
+EARLIEST_YEAR = 1900
+FUTURE_SLACK = timedelta(days=1)
+# Far beyond any real headline or live-blog update; a field this big is damage or an attack.
+MAX_TITLE_CHARS = 2_000
+MAX_BODY_CHARS = 1_000_000
+MAX_AUTHORS = 100
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,33 @@ class Timestamp:
         return self.value.date() if isinstance(self.value, datetime) else self.value
 
     def sort_key(self) -> str:
-        """A string that orders timestamps in time (a date sorts at the start of its day)."""
+        """A string that orders timestamps in time (a date sorts at the start of its day).
+
+        Never raises: a time whose UTC instant falls outside years 1-9999 (31 Dec 9999 at
+        +05:00 is still in 9999 locally) sorts at the edge of the calendar.
+        """
         if isinstance(self.value, datetime):
-            return self.value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            try:
+                utc = self.value.astimezone(UTC)
+            except OverflowError:
+                return "0001-01-01T00:00:00" if self.value.year == 1 else "9999-12-31T23:59:59"
+            return utc.replace(tzinfo=None, microsecond=0).isoformat()
         return self.value.isoformat() + "T00:00:00"
+
+    def implausible(self, now: datetime) -> str | None:
+        """Why this time cannot be a real publication time at `now`, or None when it can.
+
+        Before 1900, or more than a day after `now` (a time-aware `now`, usually the import's).
+        """
+        if self.day.year < EARLIEST_YEAR:
+            return f"{self.isoformat()} is before {EARLIEST_YEAR}"
+        limit = now + FUTURE_SLACK
+        if isinstance(self.value, datetime):
+            if self.sort_key() > Timestamp.of_time(limit).sort_key():
+                return f"{self.isoformat()} is more than a day in the future"
+        elif self.value > limit.date():
+            return f"{self.isoformat()} is more than a day in the future"
+        return None
 
 
 @dataclass(frozen=True)
@@ -90,6 +122,21 @@ class Post:
     def text(self) -> str:
         """Title and body as one text, the unit the index ranks."""
         return "\n\n".join((self.title, *self.body))
+
+    def implausible(self, now: datetime) -> str | None:
+        """Why this post cannot be real coverage: a time `Timestamp.implausible` refuses, or a
+        field far larger than any real post's."""
+        if len(self.title) > MAX_TITLE_CHARS:
+            return f"the title is longer than {MAX_TITLE_CHARS:,} characters"
+        if sum(len(p) for p in self.body) > MAX_BODY_CHARS:
+            return f"the body is longer than {MAX_BODY_CHARS:,} characters"
+        if len(self.authors) > MAX_AUTHORS:
+            return f"more than {MAX_AUTHORS} authors"
+        for name, stamp in (("published", self.published), ("updated", self.updated)):
+            reason = stamp.implausible(now) if stamp is not None else None
+            if reason:
+                return f"{name} {reason}"
+        return None
 
     def content_hash(self) -> str:
         """Fingerprint of what a reader sees; a change means the post was edited at the source."""

@@ -35,7 +35,7 @@ from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError
 from retrieval.sources.detect import Format
-from retrieval.sources.fetch import FetchResult, fetch
+from retrieval.sources.fetch import AddressRule, FetchResult, fetch
 from retrieval.storage.schema import migrate
 from retrieval.storage.store import ImportReport
 
@@ -323,7 +323,11 @@ class Download:
 
 
 def download(
-    source: Source, *, timeout: float = FETCH_TIMEOUT, fetcher: Fetcher = fetch
+    source: Source,
+    *,
+    timeout: float = FETCH_TIMEOUT,
+    fetcher: Fetcher = fetch,
+    allow_address: AddressRule | None = None,
 ) -> Download:
     """Fetch (conditionally) and parse one source. Touches no database and never raises.
 
@@ -331,10 +335,17 @@ def download(
     thread (`asyncio.to_thread(download, source)`), then `apply`s the result on the thread
     that owns the library. Only `SourceError` is expected; anything else is an importer bug,
     logged with its traceback and reported like any failure, so the poller lives on.
+    `allow_address` limits where the fetch may lead (`fetch.public_only` for a source added
+    from a chat); None lets the operator's own sources reach any address.
     """
     try:
+        limits = {"allow_address": allow_address} if allow_address is not None else {}
         result = fetcher(
-            source.url, etag=source.etag, last_modified=source.last_modified, timeout=timeout
+            source.url,
+            etag=source.etag,
+            last_modified=source.last_modified,
+            timeout=timeout,
+            **limits,
         )
         if result.status == "not_modified":
             return Download(source, result)

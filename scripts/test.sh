@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
+# No pip upgrade: README command 1 uses the pip `python3 -m venv` provides, and so must this,
+# or a dependency that only a newer pip resolves would pass here and fail for users.
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 # System tools of the deployment tests: nginx (webhook proxy), systemd-analyze (package systemd),
 # openssl (test certificate), setpriv (util-linux). nginx lives in /usr/sbin.

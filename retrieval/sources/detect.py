@@ -60,6 +60,7 @@ _HTML_START = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|base|li
 _FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:rdf)\b", re.I)
 
 _BINARY_MESSAGE = "{what} looks like a binary file, not coverage"
+_ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")
 
 
 def detect_format(
@@ -92,6 +93,24 @@ def decode(content: bytes, declared_charset: str | None, *, what: str = "the con
     return text.lstrip("\ufeff")
 
 
+def repair_encoded_surrogates(content: bytes, replacement: str = "\ufffd") -> bytes:
+    """UTF-8 `content` with its encoded lone surrogates (bytes ED A0-BF xx, which no decoder
+    accepts) replaced, when that is all that kept it from being valid UTF-8; else `content`.
+
+    One hostile entry must not make the whole document look like another charset.
+    """
+    if b"\xed" not in content:
+        return content
+    repaired = _ENCODED_SURROGATE.sub(replacement.encode("utf-8"), content)
+    if repaired == content:
+        return content
+    try:
+        repaired.decode("utf-8")
+    except UnicodeDecodeError:
+        return content
+    return repaired
+
+
 def _decode_text(content: bytes, declared_charset: str | None) -> str | None:
     for bom, encoding in _BOMS:
         if content.startswith(bom):
@@ -100,7 +119,7 @@ def _decode_text(content: bytes, declared_charset: str | None) -> str | None:
         # Text with NUL bytes is UTF-16/32 without a byte-order mark (see `_looks_binary`).
         return _guess(content)
     try:
-        return content.decode("utf-8")
+        return repair_encoded_surrogates(content).decode("utf-8")
     except UnicodeDecodeError:
         pass
     head = content[:4096]
@@ -188,13 +207,15 @@ def _sniff(text: str) -> Format | None:
         return "feed"
     if _HTML_START.match(head):
         return "liveblog_html"
-    first_line = next((line for line in start.splitlines() if line.strip()), "")
+    first_line = next((line for line in start.split("\n") if line.strip()), "")
     if first_line.lstrip().startswith("{"):
         try:
             if isinstance(json.loads(first_line), dict):
                 return "jsonl"
-        except ValueError:
+        except ValueError:  # also a line cut at the sniffing limit
             pass
+        except RecursionError:  # a hostile or broken first line: the importer says which
+            return "jsonl"
     return None
 
 

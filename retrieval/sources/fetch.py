@@ -3,12 +3,22 @@
 Polling runs unattended, so every way a server can misbehave (hangs, redirect loops, huge or
 endless bodies, error pages) ends in a `SourceError` with one line, and conditional requests
 (ETag, Last-Modified) let an unchanged page cost a 304 instead of a download.
+
+A source added by a chat user must not turn the bot into a way to read the machine's own
+network: given an `allow_address` rule, every hop (the first URL and each redirect) has its
+host name resolved and every address checked before it is asked, and the address actually
+connected to is checked again before the answer is read (a name may resolve differently the
+second time). Messages never quote what a server sent, only its status.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -17,12 +27,40 @@ import httpx
 from retrieval.sources import SourceError
 
 MAX_REDIRECTS = 5
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_USER_AGENT = "liveblog-bot/0.1 (live-blog poller)"
 _ACCEPT = (
     "text/html, application/xhtml+xml, application/rss+xml, application/atom+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, application/x-ndjson;q=0.9, text/plain;q=0.8, "
     "*/*;q=0.5"
 )
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Whether a fetch may reach an address; None (the operator's own commands) allows every one.
+AddressRule = Callable[[IPAddress], bool]
+
+
+def address_kind(address: IPAddress) -> str | None:
+    """What makes an address internal ("a loopback address"…), or None for a public one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    for test, kind in (
+        (address.is_loopback, "a loopback"),
+        (address.is_link_local, "a link-local"),
+        (address.is_multicast, "a multicast"),
+        (address.is_unspecified, "an unspecified"),
+        (address.is_private, "a private"),
+        (address.is_reserved, "a reserved"),
+        (not address.is_global, "a non-public"),
+    ):
+        if test:
+            return f"{kind} address"
+    return None
+
+
+def public_only(address: IPAddress) -> bool:
+    """The rule for sources added from a chat: public internet addresses only."""
+    return address_kind(address) is None
 
 
 @dataclass(frozen=True)
@@ -48,12 +86,14 @@ def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     timeout: float = 20,
-    max_bytes: int = 10 * 1024 * 1024,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     user_agent: str = DEFAULT_USER_AGENT,
+    allow_address: AddressRule | None = None,
 ) -> FetchResult:
     """GET `url` (http/https only), following at most 5 redirects, reading at most `max_bytes`.
 
-    `timeout` bounds connecting, each read, and the whole download. Raises `SourceError`.
+    `timeout` bounds connecting, each read, and the whole download. With `allow_address`,
+    every hop's addresses must pass it (see the module docstring). Raises `SourceError`.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -65,28 +105,84 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     deadline = time.monotonic() + timeout
     try:
-        with (
-            httpx.Client(
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                timeout=httpx.Timeout(timeout),
-                headers=headers,
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            return _read(response, url, etag, last_modified, max_bytes, deadline, timeout)
+        with httpx.Client(timeout=httpx.Timeout(timeout), headers=headers) as client:
+            request = client.build_request("GET", url)
+            for _hop in range(MAX_REDIRECTS + 1):
+                if allow_address is not None:
+                    _check_host(request.url, allow_address, url)
+                response = client.send(request, stream=True, follow_redirects=False)
+                try:
+                    if allow_address is not None:
+                        _check_peer(response, allow_address, url)
+                    following = response.next_request
+                    if following is None:
+                        return _read(
+                            response, url, etag, last_modified, max_bytes, deadline, timeout
+                        )
+                finally:
+                    response.close()
+                if following.url.scheme not in ("http", "https"):
+                    raise SourceError(f"{url} redirects to an unsupported URL")
+                request = following
+            raise SourceError(f"{url} redirects more than {MAX_REDIRECTS} times")
     except httpx.TimeoutException:
         raise SourceError(f"{url} did not answer within {timeout:g} s") from None
-    except httpx.TooManyRedirects:
-        raise SourceError(f"{url} redirects more than {MAX_REDIRECTS} times") from None
-    except httpx.UnsupportedProtocol as exc:
-        raise SourceError(f"{url} redirects to an unsupported URL: {_one_line(exc)}") from None
+    except httpx.UnsupportedProtocol:
+        raise SourceError(f"{url} redirects to an unsupported URL") from None
     except httpx.InvalidURL as exc:
         raise SourceError(f"{url} is not a valid URL: {_one_line(exc)}") from None
     except httpx.ConnectError as exc:
         raise SourceError(f"cannot connect to {parts.netloc}: {_one_line(exc)}") from None
     except httpx.HTTPError as exc:
         raise SourceError(f"fetching {url} failed: {_one_line(exc)}") from None
+
+
+def check_destination(url: str, allow_address: AddressRule) -> None:
+    """Refuse `url` now if its host resolves to an address the rule refuses (no request is
+    made), so a chat user adding an internal URL hears so at once; polls check every hop."""
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"{url[:200]} is not a valid URL: {_one_line(exc)}") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise SourceError(f"only http and https URLs can be fetched, not {url[:200]!r}")
+    _check_host(target, allow_address, url)
+
+
+def _check_host(target: httpx.URL, allow: AddressRule, url: str) -> None:
+    """Resolve the hop's host and refuse it if any of its addresses is not allowed."""
+    host = target.host
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, target.port or 443, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError, OSError):
+            raise SourceError(f"cannot resolve the host name {host[:100]!r}") from None
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    for address in sorted(addresses, key=str):
+        _refuse_unless_allowed(address, allow, url, host)
+
+
+def _check_peer(response: httpx.Response, allow: AddressRule, url: str) -> None:
+    """The address actually connected to must pass too (DNS may answer differently twice)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    try:
+        address = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+    except ValueError:
+        return
+    _refuse_unless_allowed(address, allow, url, response.url.host)
+
+
+def _refuse_unless_allowed(address: IPAddress, allow: AddressRule, url: str, host: str) -> None:
+    if allow(address):
+        return
+    kind = address_kind(address) or "an address sources may not reach"
+    where = host if host == str(address) else f"{host} ({address})"
+    raise SourceError(f"{url} leads to {where}, {kind}; refused for sources added from a chat")
 
 
 def _read(
@@ -110,8 +206,10 @@ def _read(
             final_url=final_url,
         )
     if response.status_code >= 400:
-        reason = response.reason_phrase or ""
-        raise SourceError(f"{url} answered HTTP {response.status_code} {reason}".rstrip())
+        # The standard phrase, not the server's: nothing a server sends is echoed.
+        raise SourceError(
+            f"{url} answered HTTP {response.status_code} {_phrase(response)}".rstrip()
+        )
     if not 200 <= response.status_code < 300:
         raise SourceError(f"{url} answered HTTP {response.status_code} without a page")
     too_large = f"{url} is larger than {_size(max_bytes)}; refused"
@@ -136,6 +234,13 @@ def _read(
         last_modified=response.headers.get("last-modified"),
         final_url=final_url,
     )
+
+
+def _phrase(response: httpx.Response) -> str:
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return ""
 
 
 def _media_type(response: httpx.Response) -> str | None:

@@ -22,24 +22,29 @@ Example line:
      "published": "2023-05-02T09:12:00+00:00", "source": "CNN",
      "coverage": "Russia-Ukraine news", "authors": ["Jo Shelley"]}
 
-(shown wrapped; in the file it is one line). A line that is not JSON, lacks a required field or
-has a bad date is listed in `Parsed.rejected` as "line N: reason" and the rest is imported.
+(shown wrapped; in the file it is one line). A line that is not JSON (also one nested too
+deeply or holding an unpaired surrogate escape like `\ud800`), lacks a required field, has a
+bad or implausible date (before 1900, more than a day ahead) or a field far larger than any
+post's is listed in `Parsed.rejected` as "line N: reason" and the rest is imported.
 A time without a UTC offset is refused rather than guessed: archives span timezones.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
-from retrieval.sources import Parsed, SourceError
+from retrieval.sources import Parsed, SourceError, without_quotes
 from retrieval.sources.detect import decode
 from retrieval.sources.liveblog_html import parse_iso_timestamp, text_to_paragraphs
 
 _REQUIRED = ("title", "body", "published", "source")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _BadLine(ValueError):
@@ -53,13 +58,15 @@ class _Line:
     coverage: Coverage
 
 
-def parse(content: str | bytes, *, origin: str | None = None) -> Parsed:
+def parse(
+    content: str | bytes, *, origin: str | None = None, now: datetime | None = None
+) -> Parsed:
     """Every valid line as a Post; `Parsed.coverage` is the coverage of the first one.
 
     A file may hold posts of several coverages (each post keeps its own `coverage_id`); use
     `parse_all` to get one `Parsed` per coverage.
     """
-    lines, rejected = _read(content, origin)
+    lines, rejected = _read(content, origin, now)
     coverages = _coverages(lines)
     notes = []
     if len(coverages) > 1:
@@ -73,12 +80,15 @@ def parse(content: str | bytes, *, origin: str | None = None) -> Parsed:
     )
 
 
-def parse_all(content: str | bytes, *, origin: str | None = None) -> list[Parsed]:
+def parse_all(
+    content: str | bytes, *, origin: str | None = None, now: datetime | None = None
+) -> list[Parsed]:
     """One `Parsed` per coverage in the file, in order of first appearance.
 
-    The rejected lines are reported once, on the first.
+    The rejected lines are reported once, on the first. Times are judged at `now` (default:
+    the current time; see `Post.implausible`).
     """
-    lines, rejected = _read(content, origin)
+    lines, rejected = _read(content, origin, now)
     results = []
     for n, coverage in enumerate(_coverages(lines)):
         posts = [line.post for line in lines if line.coverage.coverage_id == coverage.coverage_id]
@@ -88,9 +98,13 @@ def parse_all(content: str | bytes, *, origin: str | None = None) -> list[Parsed
     return results
 
 
-def _read(content: str | bytes, origin: str | None) -> tuple[list[_Line], list[str]]:
+def _read(
+    content: str | bytes, origin: str | None, now: datetime | None
+) -> tuple[list[_Line], list[str]]:
     where = origin or "the JSON Lines file"
+    moment = now or datetime.now(UTC)
     text = decode(content, None, what=where) if isinstance(content, bytes) else content
+    clean = _encodable(text)  # text handed in as str may hold lone surrogates itself
     lines: list[_Line] = []
     rejected: list[str] = []
     first_line_of: dict[str, int] = {}
@@ -100,7 +114,12 @@ def _read(content: str | bytes, origin: str | None) -> tuple[list[_Line], list[s
         if not raw:
             continue
         try:
+            if not clean and not _encodable(raw):
+                raise _BadLine("holds an unpaired surrogate, not text")
             line = _line(number, raw)
+            reason = line.post.implausible(moment)
+            if reason:
+                raise _BadLine(reason)
         except _BadLine as exc:
             rejected.append(f"line {number}: {exc}")
             continue
@@ -114,7 +133,7 @@ def _read(content: str | bytes, origin: str | None) -> tuple[list[_Line], list[s
         if not rejected:
             raise SourceError(f"{where} is empty")
         more = f" (and {len(rejected) - 1} more bad lines)" if len(rejected) > 1 else ""
-        raise SourceError(f"{where} has no valid line: {rejected[0]}{more}")
+        raise SourceError(f"{where} has no valid line: {without_quotes(rejected[0])}{more}")
     return lines, rejected
 
 
@@ -122,9 +141,17 @@ def _line(number: int, raw: str) -> _Line:
     try:
         record = json.loads(raw)
     except ValueError as exc:
-        raise _BadLine(f"not JSON ({' '.join(str(exc).split())})") from None
+        raise _BadLine(f"not JSON ({' '.join(str(exc).split())[:120]})") from None
+    except RecursionError:
+        raise _BadLine("nested too deeply to be a post") from None
     if not isinstance(record, dict):
         raise _BadLine(f"a JSON {type(record).__name__}, not an object")
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            # JSON may escape lone surrogates ("\ud800"), which no database or chat can hold.
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise _BadLine("holds an unpaired surrogate escape (like \\ud800), not text") from None
     missing = [name for name in _REQUIRED if record.get(name) in (None, "", [])]
     if missing:
         raise _BadLine(f"missing {', '.join(repr(m) for m in missing)}")
@@ -158,6 +185,14 @@ def _line(number: int, raw: str) -> _Line:
     return _Line(number, post, coverage)
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _string(record: dict[str, Any], name: str, *, required: bool = True) -> str:
     value = record.get(name)
     if value is None and not required:
@@ -185,7 +220,7 @@ def _date(record: dict[str, Any], name: str) -> Timestamp:
         raise _BadLine(f"{name!r} must be an ISO 8601 string")
     try:
         stamp, naive = parse_iso_timestamp(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise _BadLine(f"bad date in {name!r}: {value[:40]!r}") from None
     if naive:
         raise _BadLine(f"{name!r} has a time without a UTC offset: {value[:40]!r}")

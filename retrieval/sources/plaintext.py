@@ -80,12 +80,13 @@ def parse(text: str, *, origin: str | None = None) -> Parsed:
 def _coverage_from_header(first: str, origin: str | None) -> Coverage:
     match = _HEADER.match(first)
     if not match:
+        # The message never quotes the content: it may be a server's answer shown in a chat.
         raise SourceError(
-            f"the first line should read 'DATE - TITLE | SOURCE', found {first[:60]!r}"
+            "not a plain-text live blog: its first line should read 'DATE - TITLE | SOURCE'"
         )
     day = _parse_date(match["date"])
     if day is None:
-        raise SourceError(f"cannot read the date {match['date'][:40]!r} on the first line")
+        raise SourceError("cannot read the date on the first line ('DATE - TITLE | SOURCE')")
     title, source = match["title"].strip(), match["source"].strip()
     return Coverage(
         coverage_id=stable_id(source, title, day.isoformat()),

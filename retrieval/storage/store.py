@@ -57,6 +57,7 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     changed_posts: list[Post] = field(default_factory=list)
     added_ids: set[str] = field(default_factory=set)
+    skipped: dict[str, int] = field(default_factory=dict)  # left out on purpose, by reason
 
     def merge(self, other: ImportReport) -> None:
         """Add another report's counts and findings to this one (several files or chunks)."""
@@ -67,11 +68,17 @@ class ImportReport:
         self.notes.extend(n for n in other.notes if n not in self.notes)
         self.changed_posts.extend(other.changed_posts)
         self.added_ids |= other.added_ids
+        self.count_skipped(other.skipped)
+
+    def count_skipped(self, skipped: dict[str, int]) -> None:
+        for reason, count in skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def summary(self) -> str:
+        skipped = "".join(f", {n} skipped: {why}" for why, n in self.skipped.items())
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected"
+            f"{len(self.rejected)} rejected{skipped}"
         )
 
 
