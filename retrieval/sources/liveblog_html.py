@@ -76,7 +76,7 @@ def parse(html: str | bytes, *, url: str | None = None, outlet: str | None = Non
     else:
         # A publisher's update layout is a live blog; repeated timed elements (which may be a
         # list of related stories) only when the page has no article markup.
-        generic = not blocks and article_node(page) is None
+        generic = not blocks and article_node(page) is None and _says_live(page)
         parsed = _blocks_only(page, blocks, outlet, generic=generic)
         if parsed is not None:
             return parsed
@@ -396,6 +396,20 @@ def _blocks_only(
         else:
             _add(posts, post, rejected, f"page update {number}")
     return _ordered(coverage, posts, rejected, notes)
+
+
+_LIVE_WORDS = re.compile(
+    r"\b(?:live|ticker|liveticker|minute[- ]by[- ]minute|latest updates|live updates|en direct|"
+    r"in diretta|diretta|en vivo|en directo|ao vivo|na żywo)\b",
+    re.I,
+)
+
+
+def _says_live(page: Page) -> bool:
+    """Whether the page calls itself a live blog (title or URL): repeated timed elements on
+    other pages are lists of teasers, comments or forum posts."""
+    where = " ".join(filter(None, (page.meta("og:title"), page.title, page.canonical, page.url)))
+    return bool(_LIVE_WORDS.search(where.replace("-", " ").replace("/", " ")))
 
 
 def _add(posts: dict[str, Post], post: Post, rejected: list[str], label: str) -> None:
