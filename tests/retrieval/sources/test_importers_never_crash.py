@@ -137,6 +137,15 @@ def test_json_lines_never_fail_other_than_by_source_error(
 # --- feeds ----------------------------------------------------------------------------------
 
 
+def unmojibaked(title: str) -> str:
+    """feedparser repairs text that reads like UTF-8 decoded as Latin-1 ("Â¡" becomes "¡"),
+    on purpose: real feeds carry such mojibake far more often than such words."""
+    try:
+        return title.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return title
+
+
 def rss_item(title: str, when: str, guid: str) -> str:
     return (
         f"<item><title>{title}</title><guid>{guid}</guid><description>Text of {guid}."
@@ -183,7 +192,7 @@ def test_feeds_never_fail_other_than_by_source_error(
     items = [rss_item(escape(t), rfc822(m), f"good-{n}") for n, (t, m) in enumerate(good)] + bad
     body = "".join(data.draw(st.permutations(items)))
     content = f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>{body}</channel></rss>"
-    expected = {" ".join(t.split()) for t, _ in good}
+    expected = {unmojibaked(" ".join(t.split())) for t, _ in good}
     try:
         parsed = feed.parse(content.encode("utf-8", errors="surrogatepass"), now=NOW)
     except SourceError:
