@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from retrieval.models import Coverage, Post, Timestamp, stable_id
 from retrieval.sources import Parsed, SourceError
 from retrieval.storage.schema import migrate
+from retrieval.storage.transactions import write
 from retrieval.text import sentences
 
 TITLE_MAX = 120
@@ -197,7 +198,7 @@ class Channels:
             "username": channel.username,
             "added": channel.added.isoformat(timespec="seconds"),
         }
-        with self.db.conn:
+        with write(self.db):
             self.db.table("channels").upsert(record, pk="chat_id")
         return channel
 
@@ -210,7 +211,7 @@ class Channels:
         channel = self.get(chat_id)
         if channel is None:
             raise SourceError(f"channel {chat_id} is not followed")
-        with self.db.conn:
+        with write(self.db):
             self.db.execute("DELETE FROM channels WHERE chat_id = ?", [chat_id])
         return channel
 

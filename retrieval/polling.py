@@ -38,6 +38,7 @@ from retrieval.sources.detect import Format
 from retrieval.sources.fetch import AddressRule, FetchResult, fetch
 from retrieval.storage.schema import migrate
 from retrieval.storage.store import ImportReport
+from retrieval.storage.transactions import write
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class Sources:
         format_ = check_format(fmt)
         moment = _utc(now)
         try:
-            with self.db.conn:
+            with write(self.db):
                 cursor = self.db.execute(
                     "INSERT INTO sources (url, format, every_seconds, added, "
                     "consecutive_failures, next_due) VALUES (?, ?, ?, ?, 0, ?)",
@@ -228,7 +229,7 @@ class Sources:
         source = self.get(source_id)
         if source is None:
             raise SourceError(f"there is no source #{source_id}; `sources list` shows them")
-        with self.db.conn:
+        with write(self.db):
             self.db.execute("DELETE FROM sources WHERE id = ?", [source_id])
         return source
 
@@ -288,7 +289,7 @@ class Sources:
         # Plain UPDATE: the row may have been removed meanwhile (`sources remove` during a poll),
         # and then there is simply nothing to record.
         columns = ", ".join(f"{name} = ?" for name in values)
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 f"UPDATE sources SET {columns} WHERE id = ?", [*values.values(), source.id]
             )

@@ -29,6 +29,7 @@ from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.search import Hit
 from retrieval.storage.schema import migrate
+from retrieval.storage.transactions import write
 from retrieval.text import tokenize
 
 FOLLOW_LIMIT = 20
@@ -93,7 +94,7 @@ class Follows:
                 "e.g. /follow counteroffensive"
             )
         created = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-        with self.db.conn:
+        with write(self.db):
             existing = self.for_chat(chat_id)
             if any(_key(f.query) == _key(query) for f in existing):
                 raise FollowError(f"You already follow “{query}”. /following lists your follows.")
@@ -122,7 +123,7 @@ class Follows:
         """Stop following a query (compared case-insensitively); None if the chat did not."""
         found = next((f for f in self.for_chat(chat_id) if _key(f.query) == _key(query)), None)
         if found is not None:
-            with self.db.conn:
+            with write(self.db):
                 self.db.execute(
                     "DELETE FROM follows WHERE chat_id = ? AND query = ?", [chat_id, found.query]
                 )
@@ -130,13 +131,13 @@ class Follows:
 
     def forget_chat(self, chat_id: int) -> int:
         """Drop every follow of a chat (the bot was removed or blocked); returns how many."""
-        with self.db.conn:
+        with write(self.db):
             cursor = self.db.execute("DELETE FROM follows WHERE chat_id = ?", [chat_id])
         return cursor.rowcount
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its follows and alert records go with it."""
-        with self.db.conn:
+        with write(self.db):
             for table in ("follows", "alerts"):
                 self.db.execute(
                     f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?",
@@ -146,7 +147,7 @@ class Follows:
     def claim(self, chat_id: int, post_id: str, *, now: datetime | None = None) -> bool:
         """Record that a post goes to a chat; False when it was recorded before (never twice)."""
         sent = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
-        with self.db.conn:
+        with write(self.db):
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO alerts (chat_id, post_id, sent) VALUES (?, ?, ?)",
                 [chat_id, post_id, sent],
@@ -155,7 +156,7 @@ class Follows:
 
     def release(self, chat_id: int, post_id: str) -> None:
         """Forget a claim whose message surely did not leave, so a later call may send it."""
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 "DELETE FROM alerts WHERE chat_id = ? AND post_id = ?", [chat_id, post_id]
             )

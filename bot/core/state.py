@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlite_utils import Database
 
 from retrieval.storage.schema import migrate
+from retrieval.storage.transactions import write
 
 SEARCH_TTL_SECONDS = 24 * 3600
 
@@ -40,14 +41,14 @@ class ChatState:
             tz = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(zone) from None
-        with self.db.conn:
+        with write(self.db):
             self.db.table("chat_prefs").upsert({"chat_id": chat_id, "timezone": zone}, pk="chat_id")
         return tz
 
     def remember(self, query: str) -> str:
         token = secrets.token_urlsafe(6)
         now = time.time()
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 "DELETE FROM search_sessions WHERE created < ?", [now - SEARCH_TTL_SECONDS]
             )

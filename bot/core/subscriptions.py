@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlite_utils import Database
 
 from retrieval.storage.schema import migrate
+from retrieval.storage.transactions import write
 
 DEFAULT_TIME = "08:00"
 CATCH_UP_LIMIT = timedelta(hours=12)
@@ -220,7 +221,7 @@ class Subscriptions:
         hhmm = parse_local_time(local_time)
         zone = parse_zone(timezone)
         now = _iso(self.clock())
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 "INSERT INTO digest_subscriptions "
                 "(chat_id, chat_title, local_time, timezone, active, created, updated) "
@@ -236,7 +237,7 @@ class Subscriptions:
 
     def unsubscribe(self, chat_id: int) -> bool:
         """Stop a chat's digest (the row goes; sent-post records stay for a /digest)."""
-        with self.db.conn:
+        with write(self.db):
             cursor = self.db.execute(
                 "DELETE FROM digest_subscriptions WHERE chat_id = ?", [chat_id]
             )
@@ -252,7 +253,7 @@ class Subscriptions:
 
     def deactivate(self, chat_id: int, reason: str) -> bool:
         """Pause a chat's digest because it cannot receive one (bot removed, blocked, chat gone)."""
-        with self.db.conn:
+        with write(self.db):
             cursor = self.db.execute(
                 "UPDATE digest_subscriptions SET active = 0, deactivated_reason = ?, updated = ? "
                 "WHERE chat_id = ? AND active = 1",
@@ -267,7 +268,7 @@ class Subscriptions:
         already has its own, that one is kept; delivery records are merged so a date delivered
         under either id is not delivered again.
         """
-        with self.db.conn:
+        with write(self.db):
             taken = self.db.execute(
                 "SELECT 1 FROM digest_subscriptions WHERE chat_id = ?", [new_chat_id]
             ).fetchone()
@@ -310,13 +311,13 @@ class Subscriptions:
         """`claim` (or `skip`, for a run without posts) of many runs in one transaction: the
         morning batch pays one commit per hundred digests instead of one each."""
         now = self.clock()
-        with self.db.conn:
+        with write(self.db):
             return [self._insert(run, _iso(now)) for run in runs]
 
     def prune(self) -> None:
         """Drop records no digest needs any more (a week of sent ids, a month of dates)."""
         now = _utc(self.clock())
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 "DELETE FROM digest_sent_posts WHERE sent_at < ?", [_iso(now - KEEP_SENT_POSTS)]
             )
@@ -336,7 +337,7 @@ class Subscriptions:
     def confirm_many(self, sent: Sequence[tuple[int, date, datetime | None]]) -> None:
         """`confirm` of many sent digests in one transaction."""
         now = self.clock()
-        with self.db.conn:
+        with write(self.db):
             self.db.conn.executemany(
                 "UPDATE digest_deliveries SET state = 'sent', sent_at = ? "
                 "WHERE chat_id = ? AND local_date = ? AND state = 'sending'",
@@ -349,7 +350,7 @@ class Subscriptions:
     def release(self, chat_id: int, local_date: date) -> bool:
         """Undo a claim whose message surely did not go out (an error before Telegram took it)."""
         key = [chat_id, local_date.isoformat()]
-        with self.db.conn:
+        with write(self.db):
             row = self.db.execute(
                 "SELECT post_ids, claimed_at FROM digest_deliveries "
                 "WHERE chat_id = ? AND local_date = ? AND state = 'sending'",
@@ -394,7 +395,7 @@ class Subscriptions:
         self, chat_id: int, post_ids: Iterable[str], *, at: datetime | None = None
     ) -> None:
         """Remember posts a chat was sent outside the schedule (/digest), so none repeat."""
-        with self.db.conn:
+        with write(self.db):
             self._remember(chat_id, list(post_ids), _iso(at or self.clock()))
 
     def sent_post_ids(self, chat_id: int, *, since: datetime) -> set[str]:
@@ -431,7 +432,7 @@ class Subscriptions:
         until: datetime | None,
     ) -> bool:
         now = self.clock()
-        with self.db.conn:
+        with write(self.db):
             run = Run(chat_id, local_date, state, tuple(post_ids), since, until or now)
             if not self._insert(run, _iso(now)):
                 return False
