@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from retrieval.storage.schema import migrate
+
 DEFAULT_TIME = "08:00"
 CATCH_UP_LIMIT = timedelta(hours=12)
 MAX_LOOKBACK = timedelta(hours=26)
@@ -207,41 +209,7 @@ class Subscriptions:
     def __init__(self, db: Database, clock: Callable[[], datetime] = utc_now) -> None:
         self.db = db
         self.clock = clock
-        with db.conn:
-            db.table("digest_subscriptions").create(
-                {
-                    "chat_id": int,
-                    "chat_title": str,
-                    "local_time": str,
-                    "timezone": str,
-                    "active": int,
-                    "created": str,
-                    "updated": str,
-                    "deactivated_reason": str,
-                },
-                pk="chat_id",
-                if_not_exists=True,
-            )
-            db.table("digest_deliveries").create(
-                {
-                    "chat_id": int,
-                    "local_date": str,
-                    "state": str,
-                    "since": str,
-                    "until": str,
-                    "post_ids": str,
-                    "claimed_at": str,
-                    "sent_at": str,
-                },
-                pk=("chat_id", "local_date"),
-                if_not_exists=True,
-            )
-            db.table("digest_sent_posts").create(
-                {"chat_id": int, "post_id": str, "sent_at": str},
-                pk=("chat_id", "post_id"),
-                if_not_exists=True,
-            )
-            db.table("digest_sent_posts").create_index(["chat_id", "sent_at"], if_not_exists=True)
+        migrate(db)  # the tables are `retrieval.storage.schema`'s
 
     # -- subscriptions ---------------------------------------------------------------------
 
