@@ -15,20 +15,21 @@ The helpers `html_to_paragraphs`, `text_to_paragraphs`, `parse_iso_timestamp` an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urldefrag
 
-from retrieval.models import Coverage, Post, Timestamp, stable_id
+from retrieval.models import Coverage, Post, stable_id
 from retrieval.sources import Parsed, SourceError, reach
 from retrieval.sources.article import article_node, parse_article
-from retrieval.sources.blocks import Block, element_by_anchor, read_block, repeated_updates
+from retrieval.sources.blocks import Block, read_block, repeated_updates
 from retrieval.sources.html_text import (
     html_to_paragraphs,
     parse_iso_timestamp,
     text_to_paragraphs,
     title_from_body,
 )
+from retrieval.sources.matching import Overrides, find_blocks, merge
 from retrieval.sources.page import Page, absolute, read_page
 from retrieval.sources.structured import as_list, plain, publisher, resolve, text
 from retrieval.sources.updates import Draft, Repeats, draft_update, strip_time_prefix
@@ -72,7 +73,7 @@ def parse(html: str | bytes, *, url: str | None = None, outlet: str | None = Non
         parsed, rejected = _live_blog(page, blogs, blocks, outlet)
         if parsed is not None:
             return parsed
-        note, reason = NO_UPDATES_NOTE, "a LiveBlogPosting without usable updates"
+        note, detail = NO_UPDATES_NOTE, "no usable JSON-LD updates"
     else:
         # A publisher's update layout is a live blog; repeated timed elements (which may be a
         # list of related stories) only when the page has no article markup.
@@ -80,51 +81,16 @@ def parse(html: str | bytes, *, url: str | None = None, outlet: str | None = Non
         parsed = _blocks_only(page, blocks, outlet, generic=generic)
         if parsed is not None:
             return parsed
-        note, reason = NO_JSONLD_NOTE, "no LiveBlogPosting"
+        note, detail = NO_JSONLD_NOTE, "no LiveBlogPosting"
     article = parse_article(page, outlet=outlet)
     if isinstance(article, str):
-        detail = "no usable JSON-LD updates" if blogs else "no LiveBlogPosting"
         raise SourceError(f"{where} is neither a live blog nor an article: {detail}; {article}")
     article.notes.insert(0, note)
     article.rejected[:0] = rejected
-    del reason
     return article
 
 
 # --- live blogs ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Overrides:
-    """How often the page's HTML replaced a structured-data value, for the import's notes."""
-
-    headline: int = 0
-    time: int = 0
-    authors: int = 0
-    text: int = 0
-    link: int = 0
-    matched: int = 0
-
-    def note(self, total: int) -> str | None:
-        if not self.matched:
-            return None
-        parts = [
-            f"{name} {count}"
-            for name, count in (
-                ("headline", self.headline),
-                ("time", self.time),
-                ("author", self.authors),
-                ("text", self.text),
-                ("link", self.link),
-            )
-            if count
-        ]
-        if not parts:
-            return None
-        return (
-            f"page HTML read for {self.matched} of {total} updates; it overrode the "
-            f"structured data: {', '.join(parts)}"
-        )
 
 
 def _coverage(page: Page, blog: dict[str, Any], outlet: str | None, notes: list[str]) -> Coverage:
@@ -177,37 +143,18 @@ def _live_blog(
             else:
                 drafts.append(draft)
     repeats = Repeats.of(drafts)
-    by_anchor = {b.anchor: b for b in blocks if b.anchor}
-    by_headline = {b.headline.casefold(): b for b in blocks if b.headline}
-    positional = _positional(page, drafts, blocks)
-    overrides = _Overrides()
+    found, blocks = find_blocks(page, drafts, blocks)
+    overrides = Overrides()
     used: set[str] = set()
     posts: dict[str, Post] = {}
     off_page = cut_short = 0
-    found = [
-        _block_for(page, draft, by_anchor, by_headline) or (positional[i] if positional else None)
-        for i, draft in enumerate(drafts)
-    ]
-    if not all(found):
-        # Updates without a usable anchor: the page's own repeated update elements, matched by
-        # the start of their headline or text (structured data often cuts both short).
-        if not blocks:
-            blocks = [read_block(e) for e in repeated_updates(page.root)]
-        candidates = blocks
-        taken = {id(b) for b in found if b is not None}
-        for i, draft in enumerate(drafts):
-            if found[i] is None:
-                match = _by_prefix(draft, [c for c in candidates if id(c) not in taken])
-                if match is not None:
-                    found[i] = match
-                    taken.add(id(match))
     # A page that shows some updates but not this one: its permalink's anchor is not here.
     shows_updates = any(block is not None for block in found)
     writers_shown = any(block is not None and block.authors for block in found)
     for draft, block in zip(drafts, found, strict=True):
         if block is not None and block.anchor:
             used.add(block.anchor)
-        post, cut = _merge(
+        post, cut = merge(
             page, coverage, draft, block, repeats, overrides, shows_updates, writers_shown
         )
         off_page += block is None
@@ -239,111 +186,6 @@ def _live_blog(
     if not posts:
         return None, rejected
     return _ordered(coverage, posts, rejected, notes), rejected
-
-
-def _block_for(
-    page: Page, draft: Draft, by_anchor: dict[str, Block], by_headline: dict[str, Block]
-) -> Block | None:
-    if draft.fragment:
-        if draft.fragment in by_anchor:
-            return by_anchor[draft.fragment]
-        element = element_by_anchor(page.anchors, draft.fragment)
-        if element is not None and len(element.text_content()) < 50_000:
-            return read_block(element, anchor=draft.fragment)
-    if draft.headline and draft.headline.casefold() in by_headline:
-        return by_headline[draft.headline.casefold()]
-    return None
-
-
-def _stem(value: str) -> str:
-    """A value without what cutting it short left at its end ("…", "...", "&rdq")."""
-    return re.sub(r"(?:\.\.\.|…|&[#a-z0-9]{0,8})\s*$", "", value, flags=re.I).strip().casefold()
-
-
-def _by_prefix(draft: Draft, candidates: list[Block]) -> Block | None:
-    head = _stem(draft.headline or "")
-    text = _stem(" ".join(draft.body))
-    for block in candidates:
-        block_head = (block.headline or "").casefold()
-        block_text = " ".join(block.body).casefold()
-        if len(head) >= 20 and block_head.startswith(head):
-            return block
-        if len(text) >= 40 and block_text.startswith(text):
-            return block
-    return None
-
-
-def _positional(page: Page, drafts: list[Draft], blocks: list[Block]) -> list[Block]:
-    """Update elements matched by order: for microdata blogs, whose updates have no anchors."""
-    if blocks or not drafts or any(d.fragment for d in drafts):
-        return []
-    elements = repeated_updates(page.root)
-    if len(elements) != len(drafts):
-        return []
-    return [read_block(e) for e in elements]
-
-
-def _merge(
-    page: Page,
-    coverage: Coverage,
-    draft: Draft,
-    block: Block | None,
-    repeats: Repeats,
-    overrides: _Overrides,
-    shows_updates: bool,
-    writers_shown: bool,
-) -> tuple[Post, bool]:
-    """One post from an update's structured data and, when found, its element on the page."""
-    own_headline = None if repeats.headline else draft.headline
-    own_time = None if repeats.time else draft.published
-    own_authors = () if repeats.authors else draft.authors
-    title = own_headline or title_from_body(draft.body)
-    body = draft.body
-    published = own_time
-    authors = own_authors
-    url = draft.url
-    cut = draft.cut_short
-    if block is not None:
-        overrides.matched += 1
-        if block.headline and block.headline != title:
-            overrides.headline += own_headline is None or block.headline != own_headline
-            title = block.headline
-        if block.body and block.body != body:
-            overrides.text += 1
-            body = block.body
-            cut = False
-        if (published is None or draft.naive) and block.published is not None:
-            overrides.time += 1
-            published = block.published
-        if block.authors != authors and (block.authors or writers_shown):
-            # A layout that names each update's writer and names none here: nobody is credited.
-            overrides.authors += 1
-            authors = block.authors
-        if block.anchor and block.anchor != draft.fragment:
-            # The structured data's permalink names no element of the page; the block's id does.
-            anchored = f"{urldefrag(page.canonical or page.base or '').url}#{block.anchor}"
-            url = absolute(anchored, None)
-            overrides.link += 1
-    elif shows_updates and draft.fragment:
-        url = coverage.url
-    if url is None:
-        url = coverage.url
-    if published is None:
-        # Every update carries the blog's own time: the day is all that is known of its own.
-        published = Timestamp.of_date(draft.published.day)
-    title = strip_time_prefix(title)
-    post = Post(
-        post_id=draft.post_id(coverage.coverage_id),
-        coverage_id=coverage.coverage_id,
-        title=title,
-        body=body,
-        published=published,
-        source=coverage.source,
-        authors=authors,
-        url=url,
-        updated=draft.updated if published == draft.published else None,
-    )
-    return post, cut
 
 
 def _post_from_block(page: Page, coverage: Coverage, block: Block) -> Post | None:
