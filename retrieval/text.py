@@ -51,6 +51,11 @@ def _analyse(raw: str, stem: Callable[[str], str] = _stem) -> list[str]:
     return terms
 
 
+def analyse_word(raw: str) -> list[str]:
+    """The index terms of one word as typed (query analysis works word by word)."""
+    return _analyse(raw)
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of a text: Unicode words, lowercased, stopwords removed, Snowball-stemmed."""
     terms: list[str] = []

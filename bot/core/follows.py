@@ -28,7 +28,7 @@ from bot.core.answers import ChatPrefs, hit_blocks, result_items
 from bot.core.reply import Block, Reply, Span
 from retrieval.library import Library
 from retrieval.models import Post
-from retrieval.search import RELEVANCE_FLOOR, Hit, excerpt, matched_share
+from retrieval.search import Hit
 from retrieval.text import tokenize
 
 FOLLOW_LIMIT = 20
@@ -179,33 +179,9 @@ def _follow_from_row(row: dict[str, object]) -> Follow:
 # -- matching -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Query:
-    text: str
-    terms: frozenset[str]
-    weights: dict[str, float]
-
-
 def match(library: Library, query: str, post: Post) -> Hit | None:
-    """The hit /search would show for `post` and `query`, or None when it would not show it."""
-    return _match(library, _prepare(library, query), post, set(tokenize(post.text)))
-
-
-def _prepare(library: Library, query: str) -> _Query:
-    terms = tokenize(query)
-    return _Query(query, frozenset(terms), library.searcher.weights(terms))
-
-
-def _match(library: Library, query: _Query, post: Post, post_terms: set[str]) -> Hit | None:
-    if not query.terms & post_terms or post.post_id not in library.index:
-        return None  # shares no word (score 0), or not indexed (not ingested)
-    score = library.index.score(sorted(query.terms), post.post_id)
-    if score <= 0:
-        return None
-    matched = matched_share(query.weights, post_terms)
-    if matched < RELEVANCE_FLOOR:
-        return None
-    return Hit(post, score, excerpt(post, query.weights), matched)
+    """The hit /search would show for `post` and `query`, or None: the searcher's judgement."""
+    return library.searcher.match(query, post)
 
 
 def alerts_for(
@@ -231,15 +207,13 @@ def alerts_for(
         chats_by_query.setdefault(_key(follow.query), []).append(follow)
     if not posts or not chats_by_query:
         return []
-    # One weighing per distinct query, against the collection as it is now.
-    queries = [(_prepare(library, group[0].query), group) for group in chats_by_query.values()]
+    queries = [(group[0].query, group) for group in chats_by_query.values()]
 
     # Best hit per (chat, post): a post matching several of a chat's follows alerts once.
     best: dict[tuple[int, str], tuple[Hit, str]] = {}
     for post in posts:
-        post_terms = set(tokenize(post.text))
         for query, group in queries:
-            hit = _match(library, query, post, post_terms)
+            hit = match(library, query, post)
             if hit is None:
                 continue
             for follow in group:

@@ -642,6 +642,42 @@ class BM25Index:
         tid = self._term_ids.get(term)
         return 0 if tid is None or tid >= len(self._df) else int(self._df[tid])
 
+    def terms(self, start: int = 0) -> list[str]:
+        """The vocabulary from term id ``start`` on, in id order (ids never change, so a
+        caller keeping a spelling table reads only the terms added since)."""
+        return self._terms[start:]
+
+    def holds(self, doc_ids: Sequence[str], terms: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which of ``terms`` each document holds (rows: ``doc_ids``, columns: ``terms``),
+        read from the forward index: the answer core's relevance floor needs no post text."""
+        out = np.zeros((len(doc_ids), len(terms)), dtype=np.bool_)
+        tids = [self._term_ids.get(t, -1) for t in terms]
+        found = [
+            (row, slot) for row, d in enumerate(doc_ids) if (slot := self._ids.slot(d)) is not None
+        ]
+        if not found or all(t < 0 for t in tids):
+            return out
+        rows = np.array([r for r, _ in found], dtype=np.int64)
+        slots = np.array([s for _, s in found], dtype=np.int64)
+        main = self._loc[slots] == _MAIN
+        if kernels.gather_tfs is not None and main.any():
+            m = self._main
+            matrix = kernels.gather_tfs(
+                m.fwd_offsets, m.fwd_terms, m.fwd_tfs, slots[main], np.array(tids, np.int64)
+            )
+            out[rows[main]] = matrix > 0
+            rest = np.flatnonzero(~main)
+        else:
+            rest = np.arange(len(slots))
+        wanted = np.array(tids, dtype=np.int64)
+        for i in rest.tolist():
+            loc = int(self._loc[slots[i]])
+            if loc == _ABSENT:
+                continue
+            held, _ = self._main.forward(int(slots[i])) if loc == _MAIN else self._delta_docs[loc]
+            out[rows[i]] = np.isin(wanted, held)
+        return out
+
     def _idf_sum(self) -> float:
         """Sum over the vocabulary of rank-bm25's raw idf, computed per distinct df value."""
         n = self._n_docs

@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from retrieval.models import Coverage, Post, Timestamp
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Tokens of this many latest generations are kept (a poll that brings posts is one).
 KEPT_TOKENS = 100_000
 
@@ -157,6 +157,12 @@ class Store:
                     "INSERT OR IGNORE INTO generations (generation, token) VALUES (?, ?)",
                     [self.generation(), secrets.token_hex(8)],
                 )
+                self.db.execute("PRAGMA user_version = 3")
+        if version < 4:
+            with self.db.conn:
+                # Photo captions: searchable and quotable, kept apart from the body (JSON list).
+                if "captions" not in self.db.table("posts").columns_dict:
+                    self.db.execute("ALTER TABLE posts ADD COLUMN captions TEXT")
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def generation(self) -> int:
@@ -303,6 +309,7 @@ def _post_record(post: Post, digest: str, now: str) -> dict[str, Any]:
         "url": post.url,
         "position": post.position,
         "updated": post.updated.isoformat() if post.updated else None,
+        "captions": json.dumps(list(post.captions), ensure_ascii=False) if post.captions else None,
         "content_hash": digest,
         "ingested_at": now,
     }
@@ -320,6 +327,7 @@ def _post_from_row(row: dict[str, Any]) -> Post:
         url=row["url"],
         position=row["position"],
         updated=Timestamp.parse(row["updated"]) if row["updated"] else None,
+        captions=tuple(json.loads(row.get("captions") or "[]")),
     )
 
 

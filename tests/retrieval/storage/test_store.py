@@ -13,7 +13,7 @@ import retrieval.library as library_module
 import retrieval.storage.store as store_module
 from retrieval.library import Library
 from retrieval.sources import Parsed
-from retrieval.storage.store import Store, StoreError
+from retrieval.storage.store import SCHEMA_VERSION, Store, StoreError
 
 
 def test_database_is_in_wal_mode(library: Library) -> None:
@@ -169,7 +169,7 @@ def test_a_schema_2_database_is_migrated_and_its_index_rebuilt(
     db.commit()
     db.close()
     reopened = Library(db_path)
-    assert reopened.store.schema_version == 3
+    assert reopened.store.schema_version == SCHEMA_VERSION
     assert len(reopened.index) == 19
     assert reopened.searcher.search("Tinder", limit=1).hits[0].post.title.startswith("Owner")
     tinder = sample.posts[2]
