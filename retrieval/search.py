@@ -37,8 +37,8 @@ from retrieval.storage.store import Store
 from retrieval.text import term_set, word_spans
 
 RELEVANCE_FLOOR = 0.4
-CANDIDATES = 100
-RERANKED = 12
+CANDIDATES = 50
+RERANKED = 6
 #: Second-stage weights: BM25 (relative to the best candidate), the excerpt's value, newness.
 W_BM25 = 0.55
 W_SHARE = 0.25
@@ -148,7 +148,7 @@ class Searcher:
         distinct: bool,
     ) -> list[Hit]:
         """Re-rank the best candidates by the sentence that answers and by newness."""
-        head = kept[: max(RERANKED, wanted + (RERANKED if distinct else 0))]
+        head = kept[: max(RERANKED, wanted + (2 if distinct else 0))]
         if not head:
             return []
         posts = self.store.posts(doc_id for doc_id, _, _ in head)

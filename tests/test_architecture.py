@@ -30,7 +30,9 @@ def _modules(folder: str) -> list[Path]:
 
 
 def _touches(imported: set[str], forbidden: set[str]) -> set[str]:
-    return {name for name in imported for f in forbidden if name == f or name.startswith(f + ".")}
+    return {
+        name for name in imported for f in forbidden if name == f or name.startswith(f + ".")
+    }
 
 
 @pytest.mark.parametrize("path", _modules("retrieval"), ids=str)
