@@ -210,7 +210,14 @@ def excerpt(
             break
         text, terms = f"{text} {nxt.text}", terms | nxt.terms
     shown = _shorten(text, weights, limit)
-    return _marked(shown, weights, caption=chosen.caption, value=values[best], terms=terms)
+    return Excerpt(shown, (), chosen.caption, values[best], terms)
+
+
+def marked(quote: Excerpt, weights: dict[str, float]) -> Excerpt:
+    """The excerpt with its matched words marked (done only for the hits shown)."""
+    return _marked(
+        quote.text, weights, caption=quote.caption, value=quote.value, terms=quote.terms
+    )
 
 
 def _shorten(text: str, weights: dict[str, float], limit: int) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from retrieval.digest import is_summary
-from retrieval.excerpts import EXCERPT_MAX, Excerpt, duplicate, excerpt, post_sentences
+from retrieval.excerpts import EXCERPT_MAX, Excerpt, duplicate, excerpt, marked, post_sentences
 from retrieval.index import BM25Index
 from retrieval.models import Post
 from retrieval.query import Query, analyse
@@ -115,10 +115,14 @@ class Searcher:
         kept = [k for k in kept if k[2] >= RELEVANCE_FLOOR]
         hits = self._second_stage(kept, weighed, analysis, offset + limit, distinct)
         corrected = _corrected_text(query, weighed, hits) if weighed.corrections else None
+        page = tuple(
+            Hit(h.post, h.score, marked(h.excerpt, weighed.weights), h.matched)
+            for h in hits[offset : offset + limit]
+        )
         return SearchResult(
             query,
             terms,
-            tuple(hits[offset : offset + limit]),
+            page,
             len(kept) if not distinct else min(len(kept), len(hits)),
             corrected,
             analysis=analysis,
@@ -139,7 +143,7 @@ class Searcher:
             return None
         score = self.index.score(weighed.terms, post.post_id)
         quote = excerpt(post, weighed.weights, weighed.total, analysis.kind)
-        return Hit(post, score, quote, share)
+        return Hit(post, score, marked(quote, weighed.weights), share)
 
     def _second_stage(
         self,

@@ -87,9 +87,16 @@ def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator
         yield terms
 
 
-def word_spans(text: str) -> list[tuple[int, int, list[str]]]:
+@lru_cache(maxsize=200_000)
+def _word_terms(raw: str) -> tuple[str, ...]:
+    """`_analyse` of one raw word, remembered: excerpts weigh the same words again and again
+    (like `_stem`'s cache, a memo per word, not per post)."""
+    return tuple(_analyse(raw))
+
+
+def word_spans(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
     """Each word of a text with its character span and the terms it yields (for highlighting)."""
-    return [(m.start(), m.end(), _analyse(m.group())) for m in _WORD.finditer(text)]
+    return [(m.start(), m.end(), _word_terms(m.group())) for m in _WORD.finditer(text)]
 
 
 @lru_cache(maxsize=50_000)
@@ -104,5 +111,5 @@ def sentences(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=50_000)
 def term_set(text: str) -> frozenset[str]:
     """The distinct index terms of a text, cached for texts that are weighed repeatedly
-    (candidate posts and their sentences, for every question)."""
-    return frozenset(tokenize(text))
+    (candidate posts and their sentences, for every question); the same terms as `tokenize`."""
+    return frozenset(t for raw in _WORD.findall(text) for t in _word_terms(raw))
