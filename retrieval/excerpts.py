@@ -10,6 +10,7 @@ posts cold, and pysbd costs a millisecond and more a paragraph.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ class Excerpt:
     caption: bool = False  # quoted from a photo caption, not the body
     value: float = 0.0  # share of the question's weight it holds, with the kind bonus
     terms: frozenset[str] = frozenset()  # index terms of the quoted sentences
+    answers_kind: bool = False  # holds what the question asks for (a number for "how many" …)
 
 
 @dataclass(frozen=True)
@@ -210,14 +212,16 @@ def excerpt(
             break
         text, terms = f"{text} {nxt.text}", terms | nxt.terms
     shown = _shorten(text, weights, limit)
-    return Excerpt(shown, (), chosen.caption, values[best], terms)
+    fits = pattern is not None and values[best] > 0 and pattern.search(chosen.text) is not None
+    return Excerpt(shown, (), chosen.caption, values[best], terms, fits)
 
 
 def marked(quote: Excerpt, weights: dict[str, float]) -> Excerpt:
     """The excerpt with its matched words marked (done only for the hits shown)."""
-    return _marked(
-        quote.text, weights, caption=quote.caption, value=quote.value, terms=quote.terms
+    marks = tuple(
+        (start, end) for start, end, ts in word_spans(quote.text) if any(t in weights for t in ts)
     )
+    return dataclasses.replace(quote, marks=marks)
 
 
 def _shorten(text: str, weights: dict[str, float], limit: int) -> str:

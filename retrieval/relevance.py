@@ -17,9 +17,13 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
+
 from retrieval.index import BM25Index
 from retrieval.query import Query
 from retrieval.spelling import Speller
+from retrieval.text import analyse_word
 
 #: A corrected word weighs this share of its correction's idf.
 CORRECTION_WEIGHT = 0.8
@@ -50,21 +54,97 @@ class Weighed:
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> index term
     variants: frozenset[str] = frozenset()  # terms that came from corrections
     subject_missing: bool = False  # the question's most specific word is not in the coverage
+    #: term -> other terms that stand for the same word (news synonyms: "arrested", "detained")
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def terms(self) -> tuple[str, ...]:
-        return tuple(self.weights)
+        """Every term searched: the question's own (or corrected) terms and their synonyms."""
+        extra = (a for alts in self.alternatives.values() for a in alts)
+        return tuple(dict.fromkeys((*self.weights, *extra)))
 
     @property
     def total(self) -> float:
         return sum(self.weights.values()) + self.missing
+
+    def term_weights(self) -> dict[str, float]:
+        """Each searched term's weight (a synonym weighs `SYNONYM_WEIGHT` of its word)."""
+        out = dict(self.weights)
+        for term, alts in self.alternatives.items():
+            for alt in alts:
+                out.setdefault(alt, SYNONYM_WEIGHT * self.weights[term])
+        return out
 
     def share(self, held: set[str] | frozenset[str]) -> float:
         """The share of the question's weight a post holding the terms `held` matches."""
         total = self.total
         if total <= 0:
             return 0.0
-        return sum(w for t, w in self.weights.items() if t in held) / total
+        matched = 0.0
+        for term, weight in self.weights.items():
+            if term in held:
+                matched += weight
+            elif any(a in held for a in self.alternatives.get(term, ())):
+                matched += SYNONYM_WEIGHT * weight
+        return matched / total
+
+    def shares(
+        self, terms: tuple[str, ...], held: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float64]:
+        """`share` of each row of `held` (documents x `terms`, as `BM25Index.holds` gives)."""
+        column = {t: i for i, t in enumerate(terms)}
+        matched = np.zeros(held.shape[0], dtype=np.float64)
+        for term, weight in self.weights.items():
+            own = held[:, column[term]]
+            alts = [column[a] for a in self.alternatives.get(term, ())]
+            if alts:
+                other = held[:, alts].any(axis=1)
+                matched += np.where(own, weight, np.where(other, SYNONYM_WEIGHT * weight, 0.0))
+            else:
+                matched += own * weight
+        return matched / (self.total or 1.0)
+
+
+#: Words news questions and news copy use for the same thing ("Who was arrested?" — "three
+#: suspects were detained"). A post holding a synonym matches the word at SYNONYM_WEIGHT.
+SYNONYM_WEIGHT = 0.7
+SYNONYM_GROUPS = (
+    "kill killed killing dead die died dies death deaths fatalities toll",
+    "injure injured injuring wound wounded hurt injury injuries",
+    "arrest arrested arrests detain detained detention custody",
+    "uk britain british",
+    "us america american americans",
+    "weapon weapons arms munitions lethal",
+    "send sent sending provide provided providing supply supplied deliver delivered",
+    "agree agreed agrees consent consented accept accepted approve approved",
+    "worry worries worried concern concerns concerned fear fears",
+    "big large huge extensive sprawling massive vast",
+    "start started starts begin begins began launch launched",
+    "leave leaving withdraw withdrawing withdrawal exit exiting quit quitting",
+    "fire fired sack sacked dismiss dismissed dismissal oust ousted",
+    "bomb bombing blast explosion explosive explosives",
+    "talk talks negotiation negotiations discussion discussions dialogue",
+    "attack attacks attacked strike strikes shelling shelled",
+    "aid assistance",
+    "troops soldiers forces servicemen",
+    "children kids minors",
+    "rail railway railways railroad train",
+)
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for group in SYNONYM_GROUPS:
+        stems = {t for word in group.split() for t in analyse_word(word)}
+        for stem in stems:
+            table.setdefault(stem, set()).update(stems - {stem})
+    return {stem: frozenset(others) for stem, others in table.items()}
+
+
+def synonyms(term: str) -> frozenset[str]:
+    """Terms that stand for the same thing as `term` in news copy (see SYNONYM_GROUPS)."""
+    return _synonyms().get(term, frozenset())
 
 
 def idf(n: int, df: int) -> float:
@@ -97,6 +177,7 @@ def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
     missing = 0.0
     corrections: dict[str, str] = {}
     variants: set[str] = set()
+    alternatives: dict[str, tuple[str, ...]] = {}
     subject: tuple[float, bool] = (0.0, False)  # (specificity, missing) of the most specific
     for word in query.words:
         general = specificity(word.raw.lower()) * (CAPITAL_FACTOR if word.capitalized else 1.0)
@@ -104,10 +185,27 @@ def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
             if term in weights:
                 continue
             df = index.document_frequency(term)
+            share = KNOWN_BASE + (1 - KNOWN_BASE) * min(1.0, general)
+            present = sorted(
+                (t for t in synonyms(term) if t not in weights and index.document_frequency(t)),
+                key=lambda t: -index.document_frequency(t),
+            )
             if df > 0:
                 # "Lvova-Belova" yields three terms and "100000" two: one word, one weight
-                share = KNOWN_BASE + (1 - KNOWN_BASE) * min(1.0, general)
                 weights[term] = idf(n, df) * share / len(word.terms)
+                if present and len(word.terms) == 1:
+                    alternatives[term] = tuple(present)
+                subject = max(subject, (general, False))
+                continue
+            if present and len(word.terms) == 1:
+                # the coverage says it another way ("hurt" -> "injured"): the most used synonym
+                # stands for the word, and the rest of the word's weight counts as missing
+                first = present[0]
+                full = idf(n, index.document_frequency(first)) * share
+                weights[first] = SYNONYM_WEIGHT * full
+                missing += (1 - SYNONYM_WEIGHT) * full
+                if present[1:]:
+                    alternatives[first] = tuple(present[1:])
                 subject = max(subject, (general, False))
                 continue
             fix = speller.correct(term) if is_unfamiliar(word.raw.lower()) else None
@@ -124,4 +222,4 @@ def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
             if word.raw[:1].isupper() or word.capitalized:  # a name: the question's subject
                 subject = max(subject, (general, True))
     lacks = subject[1] and subject[0] >= SUBJECT_MIN
-    return Weighed(weights, missing, corrections, frozenset(variants), lacks)
+    return Weighed(weights, missing, corrections, frozenset(variants), lacks, alternatives)

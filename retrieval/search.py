@@ -26,8 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from retrieval.digest import is_summary
 from retrieval.excerpts import EXCERPT_MAX, Excerpt, duplicate, excerpt, marked, post_sentences
 from retrieval.index import BM25Index
@@ -44,10 +42,11 @@ RERANKED = 6
 #: Second-stage weights: BM25 (relative to the best candidate), the excerpt's value, newness.
 W_BM25 = 0.55
 W_SHARE = 0.25
-W_EXCERPT = 0.35
+W_EXCERPT = 0.2
 W_NEWER = 0.04
 W_LATEST = 0.4
-SUMMARY_PENALTY = 0.08
+W_KIND = 0.35  # the excerpt holds what the question asks for
+SUMMARY_PENALTY = 0.15
 #: A post whose best fresh sentence holds less than this share of what its best sentence
 #: holds only repeats what an earlier hit showed: it yields its place.
 REPEAT_KEEP = 0.6
@@ -108,15 +107,13 @@ class Searcher:
             return SearchResult(query, terms, (), 0, analysis=analysis)
         ranked = self.index.top_k(terms, k=max(CANDIDATES, offset + limit + RERANKED))
         held = self.index.holds([doc_id for doc_id, _ in ranked], terms)
-        column = np.array([weighed.weights[t] for t in terms])
-        total = weighed.total or 1.0
-        shares = (held @ column) / total if len(ranked) else np.zeros(0)
+        shares = weighed.shares(terms, held)
         kept = [(d, s, float(m)) for (d, s), m in zip(ranked, shares, strict=True)]
         kept = [k for k in kept if k[2] >= RELEVANCE_FLOOR]
         hits = self._second_stage(kept, weighed, analysis, offset + limit, distinct)
         corrected = _corrected_text(query, weighed, hits) if weighed.corrections else None
         page = tuple(
-            Hit(h.post, h.score, marked(h.excerpt, weighed.weights), h.matched)
+            Hit(h.post, h.score, marked(h.excerpt, weighed.term_weights()), h.matched)
             for h in hits[offset : offset + limit]
         )
         return SearchResult(
@@ -142,8 +139,8 @@ class Searcher:
         if share < RELEVANCE_FLOOR:
             return None
         score = self.index.score(weighed.terms, post.post_id)
-        quote = excerpt(post, weighed.weights, weighed.total, analysis.kind)
-        return Hit(post, score, marked(quote, weighed.weights), share)
+        quote = excerpt(post, weighed.term_weights(), weighed.total, analysis.kind)
+        return Hit(post, score, marked(quote, weighed.term_weights()), share)
 
     def _second_stage(
         self,
@@ -167,8 +164,9 @@ class Searcher:
             share = _body_share(post, weighed, share)
             if share < RELEVANCE_FLOOR:
                 continue
-            quote = excerpt(post, weighed.weights, weighed.total, analysis.kind)
+            quote = excerpt(post, weighed.term_weights(), weighed.total, analysis.kind)
             value = W_BM25 * score / top + W_SHARE * share + W_EXCERPT * quote.value
+            value += W_KIND * quote.answers_kind
             value += (W_LATEST if analysis.recent else W_NEWER) * newness[i]
             if is_summary(post.title):
                 value -= SUMMARY_PENALTY
@@ -182,7 +180,7 @@ class Searcher:
             extra = self.store.posts(d for d, _, _ in kept[len(head) : wanted])
             for d, s, m in kept[len(head) : wanted]:
                 if d in extra:
-                    quote = excerpt(extra[d], weighed.weights, weighed.total, analysis.kind)
+                    quote = excerpt(extra[d], weighed.term_weights(), weighed.total, analysis.kind)
                     rest.append(Hit(extra[d], s, quote, m))
         return hits + rest
 
@@ -197,8 +195,9 @@ def _body_share(post: Post, weighed: Weighed, share: float) -> float:
     captions: set[str] = set()
     for sentence in post_sentences(post):
         (captions if sentence.caption else body).update(sentence.terms)
-    only = {t for t in captions - body if t in weighed.weights}
-    if not only or not any(t in body for t in weighed.weights):
+    searched = set(weighed.terms)
+    only = (captions - body) & searched
+    if not only or not body & searched:
         return share  # a post found by its picture alone ("dragon's teeth") keeps its share
     return share - (1 - CAPTION_WEIGHT) * weighed.share(only)
 
@@ -215,7 +214,9 @@ def _without_repeats(hits: list[Hit], weighed: Weighed, analysis: Query) -> list
     for hit in hits:
         quote = hit.excerpt
         if any(duplicate(quote.terms, s) for s in shown):
-            fresh = excerpt(hit.post, weighed.weights, weighed.total, analysis.kind, avoid=shown)
+            fresh = excerpt(
+                hit.post, weighed.term_weights(), weighed.total, analysis.kind, avoid=shown
+            )
             if fresh.value < REPEAT_KEEP * quote.value or fresh.value <= 0:
                 continue
             quote = fresh
