@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.answers import Answers, ChatPrefs
 from retrieval.library import Library
+from retrieval.models import Coverage, Post, Timestamp, stable_id
+from retrieval.sources import Parsed
 
 UTC = ChatPrefs(ZoneInfo("UTC"))
 
@@ -82,3 +86,46 @@ def test_match_gives_the_hit_search_shows(library: Library) -> None:
     same = library.searcher.match("Tinder leaving Russia", hit.post)
     assert same is not None and same.excerpt.text == hit.excerpt.text
     assert library.searcher.match("How do I make pancakes?", hit.post) is None
+
+
+def _protest_library(tmp_path: Path) -> Library:
+    """Two near-identical posts on one protest, a day apart (the older one stored first, so
+    BM25's tie goes to it), plus unrelated coverage."""
+    coverage = Coverage("protests", "Protest coverage", "Wire")
+    posts = [
+        Post(
+            stable_id("p", str(n)),
+            "protests",
+            title,
+            (body,),
+            Timestamp.of_date(date(2023, 5, day)),
+            "Wire",
+            position=n,
+        )
+        for n, (day, title, body) in enumerate(
+            [
+                (2, "Police make 90 arrests at Moscow protest", "Police made 90 arrests."),
+                (3, "Police make 378 arrests at Moscow protest", "Police made 378 arrests."),
+                (1, "Farmers' market opens in Kyiv", "The market opened on Monday."),
+                (1, "Election results in Turkey", "Counting went on late."),
+            ]
+        )
+    ]
+    library = Library(tmp_path / "protests.db")
+    library.ingest(Parsed(coverage=coverage, posts=posts))
+    return library
+
+
+def test_between_near_equal_hits_the_newer_post_comes_first(tmp_path: Path) -> None:
+    library = _protest_library(tmp_path)
+    hits = library.searcher.search("arrests at the Moscow protest", limit=3).hits
+    assert [h.post.title.split()[2] for h in hits] == ["378", "90"]
+    library.close()
+
+
+def test_a_synonym_in_the_post_answers_the_question(library: Library) -> None:
+    hits = library.searcher.search(
+        "Who was arrested over the death of the Melitopol police chief?", limit=1, distinct=True
+    ).hits
+    assert hits and hits[0].post.title.startswith("Russian-installed official hospitalized")
+    assert "detained" in " ".join(hits[0].post.body)
