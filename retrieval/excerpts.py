@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from retrieval.models import Post
 from retrieval.query import Kind
-from retrieval.text import term_set, word_spans
+from retrieval.text import plain_words, terms_among, word_spans
 
 EXCERPT_MAX = 300
 #: Bonus, as a share of the question's weight, for a sentence holding what the question asks.
@@ -107,7 +107,7 @@ class Excerpt:
     marks: tuple[tuple[int, int], ...] = ()
     caption: bool = False  # quoted from a photo caption, not the body
     value: float = 0.0  # share of the question's weight it holds, with the kind bonus
-    terms: frozenset[str] = frozenset()  # index terms of the quoted sentences
+    words: frozenset[str] = frozenset()  # plain words of the quoted sentences (spots repeats)
     answers_kind: bool = False  # holds what the question asks for (a number for "how many" …)
 
 
@@ -115,7 +115,7 @@ class Excerpt:
 class Sentence:
     text: str
     paragraph: int  # body paragraph, or -1 - n for caption n
-    terms: frozenset[str]
+    words: frozenset[str]
 
     @property
     def caption(self) -> bool:
@@ -143,10 +143,10 @@ def split_sentences(paragraph: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def _sentences(body: tuple[str, ...], captions: tuple[str, ...]) -> tuple[Sentence, ...]:
     found = [
-        Sentence(s, p, term_set(s)) for p, para in enumerate(body) for s in split_sentences(para)
+        Sentence(s, p, plain_words(s)) for p, para in enumerate(body) for s in split_sentences(para)
     ]
     found += [
-        Sentence(s, -1 - c, term_set(s))
+        Sentence(s, -1 - c, plain_words(s))
         for c, cap in enumerate(captions)
         for s in split_sentences(cap)
     ]
@@ -163,7 +163,7 @@ def _is_lead_in(sentence: str) -> bool:
 
 
 def duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether two sentences say the same: most of the shorter one's terms are in the other."""
+    """Whether two sentences say the same: most of the shorter one's words are in the other."""
     if not a or not b:
         return False
     return len(a & b) >= 0.7 * min(len(a), len(b))
@@ -183,14 +183,19 @@ def excerpt(
     saying what one in ``avoid`` already said are passed over (one answer shows a sentence
     once).
     """
-    candidates = [s for s in post_sentences(post) if not any(duplicate(s.terms, a) for a in avoid)]
+    candidates = [s for s in post_sentences(post) if not any(duplicate(s.words, a) for a in avoid)]
     if not candidates:
         return _marked(_shorten(post.title, weights, limit), weights, value=0.0)
     total = total or 1.0
     pattern = _KIND_PATTERNS.get(kind)
 
-    def value(s: Sentence) -> float:
-        matched = sum(w for t, w in weights.items() if t in s.terms) / total
+    wanted = frozenset(weights)
+    prefixes = tuple({t[:3] for t in wanted})
+    held = [terms_among(s.text, wanted, prefixes) for s in candidates]
+
+    def value(i: int) -> float:
+        s = candidates[i]
+        matched = sum(weights[t] for t in held[i]) / total
         if _is_lead_in(s.text):
             return matched * 0.1
         if matched and pattern is not None and pattern.search(s.text):
@@ -199,21 +204,22 @@ def excerpt(
             matched *= 0.9
         return matched
 
-    values = [value(s) for s in candidates]
+    values = [value(i) for i in range(len(candidates))]
     best = max(range(len(candidates)), key=lambda i: (values[i], not candidates[i].caption, -i))
     chosen = candidates[best]
-    text, terms = chosen.text, chosen.terms
+    text, words = chosen.text, chosen.words
     # The next sentences (of the same body or caption) join while they fit and either add
     # matched words or give a short quote its context ("First of all. We will not have …").
-    for nxt in candidates[best + 1 :]:
+    for at in range(best + 1, len(candidates)):
+        nxt = candidates[at]
         if nxt.caption != chosen.caption or len(text) + 1 + len(nxt.text) > limit:
             break
-        if not (any(t in weights for t in nxt.terms) or len(text) < SHORT_QUOTE):
+        if not (held[at] or len(text) < SHORT_QUOTE):
             break
-        text, terms = f"{text} {nxt.text}", terms | nxt.terms
+        text, words = f"{text} {nxt.text}", words | nxt.words
     shown = _shorten(text, weights, limit)
     fits = pattern is not None and values[best] > 0 and pattern.search(chosen.text) is not None
-    return Excerpt(shown, (), chosen.caption, values[best], terms, fits)
+    return Excerpt(shown, (), chosen.caption, values[best], words, fits)
 
 
 def marked(quote: Excerpt, weights: dict[str, float]) -> Excerpt:
@@ -245,9 +251,8 @@ def _marked(
     *,
     caption: bool = False,
     value: float = 0.0,
-    terms: frozenset[str] = frozenset(),
 ) -> Excerpt:
     marks = tuple(
         (start, end) for start, end, ts in word_spans(text) if any(t in weights for t in ts)
     )
-    return Excerpt(text, marks, caption, value, terms)
+    return Excerpt(text, marks, caption, value)

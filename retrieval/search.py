@@ -27,14 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from retrieval.digest import is_summary
-from retrieval.excerpts import EXCERPT_MAX, Excerpt, duplicate, excerpt, marked, post_sentences
+from retrieval.excerpts import EXCERPT_MAX, Excerpt, duplicate, excerpt, marked
 from retrieval.index import BM25Index
 from retrieval.models import Post
 from retrieval.query import Query, analyse
 from retrieval.relevance import Weighed, weigh
 from retrieval.spelling import Speller
 from retrieval.storage.store import Store
-from retrieval.text import term_set, word_spans
+from retrieval.text import terms_among, word_spans
 
 RELEVANCE_FLOOR = 0.4
 CANDIDATES = 50
@@ -191,13 +191,11 @@ def _body_share(post: Post, weighed: Weighed, share: float) -> float:
     weather about London."""
     if not post.captions:
         return share
-    body: set[str] = set(term_set(post.title))
-    captions: set[str] = set()
-    for sentence in post_sentences(post):
-        (captions if sentence.caption else body).update(sentence.terms)
-    searched = set(weighed.terms)
-    only = (captions - body) & searched
-    if not only or not body & searched:
+    searched = frozenset(weighed.terms)
+    prefixes = tuple({t[:3] for t in searched})
+    body = terms_among("\n".join((post.title, *post.body)), searched, prefixes)
+    only = terms_among("\n".join(post.captions), searched, prefixes) - body
+    if not only or not body:
         return share  # a post found by its picture alone ("dragon's teeth") keeps its share
     return share - (1 - CAPTION_WEIGHT) * weighed.share(only)
 
@@ -213,7 +211,7 @@ def _without_repeats(hits: list[Hit], weighed: Weighed, analysis: Query) -> list
     kept: list[Hit] = []
     for hit in hits:
         quote = hit.excerpt
-        if any(duplicate(quote.terms, s) for s in shown):
+        if any(duplicate(quote.words, s) for s in shown):
             fresh = excerpt(
                 hit.post, weighed.term_weights(), weighed.total, analysis.kind, avoid=shown
             )
@@ -221,7 +219,7 @@ def _without_repeats(hits: list[Hit], weighed: Weighed, analysis: Query) -> list
                 continue
             quote = fresh
             hit = Hit(hit.post, hit.score, quote, hit.matched)
-        shown.append(quote.terms)
+        shown.append(quote.words)
         kept.append(hit)
     return kept
 

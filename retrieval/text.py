@@ -108,6 +108,28 @@ def sentences(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in _segmenter.segment(text) if s.strip())
 
 
+def terms_among(text: str, terms: frozenset[str], prefixes: tuple[str, ...]) -> frozenset[str]:
+    """Which of `terms` the text yields, analysing only the words that can yield one.
+
+    A stem starts with its word's first letters, so a word whose lowercased start is none of
+    `prefixes` (the terms' first three letters) is skipped unanalysed; hyphenated words, which
+    also yield their parts, are always analysed. Same answer as ``term_set(text) & terms``,
+    several times faster on text read cold.
+    """
+    found: set[str] = set()
+    for raw in _WORD.findall(text):
+        low = raw.lower().replace("\u2019", "").replace("'", "")
+        if low.startswith(prefixes) or not low.isalnum():
+            found.update(t for t in _word_terms(raw) if t in terms)
+    return frozenset(found)
+
+
+def plain_words(text: str) -> frozenset[str]:
+    """The lowercased words of a text without stopwords, unstemmed: cheap, for telling
+    whether two sentences say the same."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+
+
 @lru_cache(maxsize=50_000)
 def term_set(text: str) -> frozenset[str]:
     """The distinct index terms of a text, cached for texts that are weighed repeatedly
