@@ -23,6 +23,8 @@ from retrieval.text import plain_words, terms_among, word_spans
 EXCERPT_MAX = 300
 #: Bonus, as a share of the question's weight, for a sentence holding what the question asks.
 KIND_BONUS = 0.35
+#: Choosing a post's sentence, a term weighs w / (its sentences holding it) ** SPREAD_POWER.
+SPREAD_POWER = 0.5
 #: A quote shorter than this is followed by the next sentence when it fits.
 SHORT_QUOTE = 160
 
@@ -193,7 +195,13 @@ def excerpt(
     prefixes = tuple({t[:3] for t in wanted})
     held = [terms_among(s.text, wanted, prefixes) for s in candidates]
 
-    def value(i: int) -> float:
+    # Choosing the sentence, a word most of the post's sentences hold (its subject,
+    # "Lvova-Belova") tells which post, not which sentence: it weighs less the more sentences
+    # of the post hold it. The value reported for ranking posts is the plain one.
+    spread = {t: sum(t in h for h in held) for t in wanted}
+    local = {t: w / max(spread[t], 1) ** SPREAD_POWER for t, w in weights.items()}
+
+    def value(i: int, weights: dict[str, float] = weights) -> float:
         s = candidates[i]
         matched = sum(weights[t] for t in held[i]) / total
         if _is_lead_in(s.text):
@@ -205,7 +213,8 @@ def excerpt(
         return matched
 
     values = [value(i) for i in range(len(candidates))]
-    best = max(range(len(candidates)), key=lambda i: (values[i], not candidates[i].caption, -i))
+    choice = [value(i, local) for i in range(len(candidates))]
+    best = max(range(len(candidates)), key=lambda i: (choice[i], not candidates[i].caption, -i))
     chosen = candidates[best]
     text, words = chosen.text, chosen.words
     # The next sentences (of the same body or caption) join while they fit and either add
