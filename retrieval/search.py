@@ -37,8 +37,8 @@ from retrieval.storage.store import Store
 from retrieval.text import terms_among, word_spans
 
 RELEVANCE_FLOOR = 0.4
-CANDIDATES = 50
-RERANKED = 6
+CANDIDATES = 30
+RERANKED = 5
 #: Second-stage weights: BM25 (relative to the best candidate), the excerpt's value, newness.
 W_BM25 = 0.55
 W_SHARE = 0.25
