@@ -37,11 +37,11 @@ from retrieval.storage.store import Store
 from retrieval.text import terms_among, word_spans
 
 RELEVANCE_FLOOR = 0.4
-CANDIDATES = 30
+CANDIDATES = 60
 RERANKED = 5
 #: Second-stage weights: BM25 (relative to the best candidate), the excerpt's value, newness.
 W_BM25 = 0.55
-W_SHARE = 0.25
+W_SHARE = 0.8
 W_EXCERPT = 0.2
 W_NEWER = 0.04
 W_LATEST = 0.4
