@@ -9,26 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from retrieval.importing import FORMATS
 
-from bot.core.answers import LATEST_DEFAULT, Answers, ChatPrefs
-from bot.core.reply import Reply
-from bot.settings import ConfigError, Settings, load_settings
-from bot.terminal.render import render
-from retrieval.importing import FORMATS, bundled_sample, parse_content, read_location
-from retrieval.index import BM25Index
-from retrieval.index.memory import map_large_allocations
-from retrieval.library import Library
-from retrieval.sources import SourceError
-from retrieval.sources.detect import Format
-from retrieval.storage.store import StoreError
+if TYPE_CHECKING:  # the heavy modules (pydantic, numba, the index) load after parsing
+    from bot.core.reply import Reply
+    from bot.settings import Settings
+    from retrieval.library import Library
+    from retrieval.sources.detect import Format
 
 log = logging.getLogger("liveblog_bot")
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+MAX_LIMIT = 100
 
 
 class UsageError(Exception):
@@ -42,6 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="liveblog-bot", description="Follow live news coverage from Telegram.")
+    parser.add_argument("--version", action="version", version=f"liveblog-bot {_version()}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     commands.add_parser("run", help="the Telegram bot if a token is set, else the terminal chat")
     commands.add_parser("chat", help="terminal chat: questions and the bot's commands")
@@ -50,12 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     search = commands.add_parser("search", help="ranked hits")
     search.add_argument("query", nargs="+")
-    search.add_argument("--limit", type=_positive, default=5)
+    search.add_argument(
+        "--limit", type=_limit, default=5, help=f"hits a page (at most {MAX_LIMIT})"
+    )
     search.add_argument("--page", type=_positive, default=1)
     search.add_argument("--json", action="store_true")
     latest = commands.add_parser("latest", help="the N newest posts")
-    latest.add_argument("count", nargs="?", type=_positive, default=LATEST_DEFAULT)
+    latest.add_argument("count", nargs="?", type=_positive, default=None)
     latest.add_argument("--json", action="store_true")
+    timeline = commands.add_parser("timeline", help="the matching posts in time order")
+    timeline.add_argument("query", nargs="+")
+    timeline.add_argument("--page", type=_positive, default=1)
+    timeline.add_argument("--json", action="store_true")
     importer = commands.add_parser("import", help="import coverage from a file or URL")
     importer.add_argument("location", metavar="PATH-or-URL")
     importer.add_argument("--format", choices=FORMATS, help="skip format detection")
@@ -77,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("liveblog-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _limit(text: str) -> int:
+    count = _positive(text)
+    if count > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIMIT} hits a page, got {count}")
+    return count
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
@@ -87,8 +105,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; map every known failure to its exit code and one line."""
     try:
         args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"liveblog-bot: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    from bot.settings import ConfigError, load_settings
+    from retrieval.sources import SourceError
+    from retrieval.storage.store import StoreError
+
+    try:
         settings = load_settings()
         from bot.logs import configure_logging
+        from retrieval.index.memory import map_large_allocations
 
         token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
         configure_logging(settings.log_level, settings.log_format, token)
@@ -97,36 +124,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, SourceError, StoreError) as exc:
         print(f"liveblog-bot: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except MemoryError:
+        print("liveblog-bot: that needs more memory than this machine has", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        problem = _database_problem(exc) if isinstance(exc, sqlite3.OperationalError) else None
+        if problem is not None:
+            print(f"liveblog-bot: {problem}", file=sys.stderr)
+            return EXIT_INPUT
         log.debug("internal error", exc_info=True)
         print(f"liveblog-bot: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _database_problem(exc: sqlite3.OperationalError) -> str | None:
+    """The one line for a database the environment keeps us from using (exit 2), if it is one."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return "the database is read-only: check LIVEBLOG_DATABASE and its folder's permissions"
+    if "disk is full" in text or "disk i/o error" in text:
+        return f"the database could not be written ({exc}): free some disk space"
+    if "unable to open" in text:
+        return "the database cannot be opened: check LIVEBLOG_DATABASE and its folder"
+    return None
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
     if command in ("backup", "check"):  # before Library(): they never create or index a database
         return _operate(command, args, settings)
+    from zoneinfo import ZoneInfo
+
+    from bot.core.answers import LATEST_DEFAULT, Answers, ChatPrefs, MemorySessions
+    from bot.core.timeline import Timelines
+    from retrieval.library import Library
+
     library = Library(settings.database)
     try:
-        answers = Answers(library)
+        if command in ("run", "chat"):
+            return _run(library, settings, chat_only=command == "chat")
+        sessions = MemorySessions()
+        answers = Answers(library, sessions)
         prefs = ChatPrefs(ZoneInfo(settings.timezone))
-        if command == "run":
-            return _run(library, answers, prefs, settings)
-        if command == "chat":
-            from bot.terminal.chat import chat
-
-            chat(answers, prefs)
-            return EXIT_OK
         if command == "ask":
             return _emit(answers.ask(" ".join(args.question), prefs), args.json)
         if command == "search":
             query = " ".join(args.query)
             return _emit(answers.search(query, prefs, args.page, args.limit), args.json)
         if command == "latest":
-            return _emit(answers.latest(args.count, prefs), args.json)
+            return _emit(answers.latest(args.count or LATEST_DEFAULT, prefs), args.json)
+        if command == "timeline":
+            reply = Timelines(library, sessions).timeline(" ".join(args.query), prefs, args.page)
+            return _emit(reply, args.json)
         if command == "import":
             return _import(library, args.location, args.format)
         if command == "sources":
@@ -161,6 +212,7 @@ def _operate(command: str, args: argparse.Namespace, settings: Settings) -> int:
 def _import(library: Library, location: str, fmt: Format | None) -> int:
     """Import with a progress bar on a terminal; the counts line always ends it."""
     from bot.progress import import_progress, ingest_with_progress
+    from retrieval.importing import read_location
 
     with import_progress() as progress:
         progress.stage(f"Reading {location}")
@@ -203,6 +255,10 @@ def _sources(library: Library, args: argparse.Namespace) -> int:
 
 
 def _emit(reply: Reply, as_json: bool) -> int:
+    from rich.console import Console
+
+    from bot.terminal.render import render
+
     if as_json:
         print(json.dumps(reply.as_json(), ensure_ascii=False))
     else:
@@ -243,18 +299,27 @@ def _stats(library: Library, as_json: bool) -> int:
 
 def ensure_sample(library: Library) -> None:
     """A fresh database gets the bundled sample, so there is always something to ask about."""
+    from retrieval.importing import bundled_sample, parse_content
+
     if library.store.is_empty():
         report = library.ingest_all(parse_content(bundled_sample(), origin="bundled sample"))
         log.info("imported the bundled sample coverage: %s", report.summary())
 
 
-def _run(library: Library, answers: Answers, prefs: ChatPrefs, settings: Settings) -> int:
+def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
+    """`run`: the Telegram bot with a token, else the terminal chat (`chat`: always that);
+    a database with no coverage gets the bundled sample first."""
+    from bot.core.dispatch import CommandCore
+    from bot.core.state import ChatState
+    from retrieval.index import BM25Index
+
     ensure_sample(library)
     BM25Index.warm_up()
-    if settings.telegram_token is None:
+    if chat_only or settings.telegram_token is None:
         from bot.terminal.chat import chat
 
-        chat(answers, prefs)
+        core = CommandCore(library, ChatState(library.store.db, settings.timezone))
+        chat(core)
         return EXIT_OK
     from bot.telegram.app import run_bot
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from retrieval.index import BM25Index, IndexLoadError
+from retrieval.models import Post
 from retrieval.search import Searcher
 from retrieval.sources import Parsed
 from retrieval.storage.store import ImportReport, Store
@@ -112,6 +113,24 @@ class Library:
             self._saved_at = time.monotonic()
         except OSError as exc:
             log.warning("could not save the index beside the database: %s", exc)
+
+    def refresh(self) -> list[Post]:
+        """Index what another process wrote since we last looked (`liveblog-bot import` while
+        the bot runs); returns the posts that are new to the index (edits are not news).
+
+        Cheap when nothing changed: one read of the store's generation.
+        """
+        if self.store.generation() == self._indexed:
+            return []
+        generation = self.store.generation()
+        new: list[Post] = []
+        for post in self.store.posts_since(self._indexed):
+            if post.post_id not in self.index:
+                new.append(post)
+            self.index.upsert(post.post_id, tokenize(post.text))
+            self._dirty = True
+        self._indexed = generation
+        return new
 
     def ingest(self, parsed: Parsed) -> ImportReport:
         """Store parsed coverage, then index what was added or edited (never half of it),

@@ -17,12 +17,12 @@ The registry lives in the coverage's SQLite file (like `bot.core.state`), so the
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
@@ -36,7 +36,8 @@ from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError
 from retrieval.sources.detect import Format
 from retrieval.sources.fetch import FetchResult, fetch
-from retrieval.storage.store import ImportReport, Store
+from retrieval.storage.schema import migrate
+from retrieval.storage.store import ImportReport
 
 log = logging.getLogger(__name__)
 
@@ -181,29 +182,7 @@ class Sources:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.conn:
-            db.table("sources").create(
-                {
-                    "id": int,
-                    "url": str,
-                    "format": str,
-                    "every_seconds": int,
-                    "added": str,
-                    "etag": str,
-                    "last_modified": str,
-                    "last_success": str,
-                    "last_error": str,
-                    "consecutive_failures": int,
-                    "next_due": str,
-                    "last_report": str,
-                },
-                pk="id",
-                not_null={"url", "every_seconds", "added", "consecutive_failures", "next_due"},
-                defaults={"consecutive_failures": 0},
-                if_not_exists=True,
-            )
-            db.table("sources").create_index(["url"], unique=True, if_not_exists=True)
-            db.table("sources").create_index(["next_due"], if_not_exists=True)
+        migrate(db)  # the table is `retrieval.storage.schema`'s
 
     def add(
         self,
@@ -418,7 +397,7 @@ def poll(
     return apply(library, sources, download(source, timeout=timeout, fetcher=fetcher), now)
 
 
-def poll_due(
+async def poll_due(
     library: Library,
     sources: Sources,
     now: datetime,
@@ -427,49 +406,44 @@ def poll_due(
     fetcher: Fetcher = fetch,
     workers: int = POLL_WORKERS,
 ) -> builtins.list[PollOutcome]:
-    """Poll every source that is due; each outcome is recorded, the most overdue first.
+    """Poll every source that is due: the one poll loop the bot and the terminal chat run.
 
-    Downloads run side by side in `workers` threads, so a source that hangs until its timeout
-    does not hold up the others; storing happens here, on the calling thread, one at a time.
+    Downloads run side by side in worker threads (at most `workers` at once); each is stored
+    and recorded here, on the caller's thread, as soon as it arrives, so a source that hangs
+    until its timeout never delays the others. Outcomes come in the order they arrived.
     """
     due = sources.due(now)
     if not due:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(due)))) as pool:
-        downloads = pool.map(lambda s: download(s, timeout=timeout, fetcher=fetcher), due)
-        outcomes = [apply(library, sources, fetched, now) for fetched in downloads]
-    for outcome in outcomes:
+    slots = asyncio.Semaphore(max(1, workers))
+
+    async def fetch_one(source: Source) -> Download:
+        async with slots:
+            return await asyncio.to_thread(download, source, timeout=timeout, fetcher=fetcher)
+
+    outcomes = []
+    for arriving in asyncio.as_completed([fetch_one(source) for source in due]):
+        outcome = apply(library, sources, await arriving, now)
         if outcome.status == "failed":
             log.warning("%s", outcome.summary())
         else:
             log.info("%s", outcome.summary())
+        outcomes.append(outcome)
     return outcomes
 
 
 def ingest_new_posts(library: Library, parsed: Sequence[Parsed]) -> Ingested:
     """`library.ingest_all`, also telling which changed posts were not stored before.
 
-    `ImportReport` counts added and updated posts but lists them together; alerts must go out
-    for new posts only, never for edits, so the ids already stored are looked up first.
+    `ImportReport` lists added and updated posts together; alerts must go out for new posts
+    only, never for edits, so only those its `added_ids` names are kept.
     """
-    stored = _stored_ids(library.store, (post.post_id for one in parsed for post in one.posts))
     report = library.ingest_all(builtins.list(parsed))
     added: dict[str, Post] = {}
     for post in report.changed_posts:
-        if post.post_id not in stored:
+        if post.post_id in report.added_ids:
             added[post.post_id] = post  # a post listed twice in one import counts once
     return Ingested(report, tuple(added.values()))
-
-
-def _stored_ids(store: Store, post_ids: Iterable[str]) -> set[str]:
-    ids = builtins.list(dict.fromkeys(post_ids))
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = store.db.execute(f"SELECT post_id FROM posts WHERE post_id IN ({marks})", chunk)
-        found.update(row[0] for row in rows.fetchall())
-    return found
 
 
 def _failed(sources: Sources, source: Source, now: datetime, error: str) -> PollOutcome:

@@ -9,17 +9,15 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.core.formatting import show_time
-from bot.core.reply import Block, Button, Reply, ResultItem, Span
+from bot.core.reply import Block, Button, Reply, ResultItem, Span, invalid
 from retrieval.library import Library
 from retrieval.models import Post
-from retrieval.search import Hit
+from retrieval.search import CANDIDATES, Hit
 from retrieval.text import sentences
 
 ASK_HITS = 3
@@ -34,20 +32,6 @@ CURSOR_PREFIX = "s"
 GREETING = (
     "Hello! Ask me about the coverage in plain words, for example "
     "“What did NATO say about fighting vehicles?” or “Is Tinder leaving Russia?”."
-)
-
-HELP = (
-    "Ask me anything about the coverage in plain words, for example "
-    "“What did NATO say about fighting vehicles?”.",
-    "/search WORDS — a ranked list of matching posts, 5 a page (◀ ▶ to page)",
-    "/latest [N] — the N newest posts (default 5, at most 20)",
-    "/timezone Area/City — show times in your timezone, e.g. /timezone Europe/Kyiv",
-    "/digest — what is new since this chat's last digest",
-    "/subscribe [HH:MM] [Area/City] — a daily digest here (in groups: administrators)",
-    "/unsubscribe, /subscription — stop it, or see when the next one comes",
-    "/follow WORDS — an alert here when a new post matches; /unfollow, /following",
-    "/start — what coverage is loaded",
-    "/help — this message",
 )
 
 
@@ -108,26 +92,6 @@ class Answers:
         self.library = library
         self.sessions: SearchSessions = sessions or MemorySessions()
 
-    # -- dispatch (terminal chat; Telegram maps its own handlers to the methods below) ------
-
-    def handle(self, text: str, prefs: ChatPrefs) -> Reply:
-        """One line a user typed: a /command with arguments, or a question."""
-        stripped = text.strip()
-        if not stripped.startswith("/"):
-            return self.ask(stripped, prefs)
-        command, _, rest = stripped.partition(" ")
-        command = command[1:].split("@", 1)[0].lower()
-        args = rest.strip()
-        if command == "start":
-            return self.start(prefs)
-        if command == "help":
-            return self.help()
-        if command == "search":
-            return self.search(args, prefs)
-        if command == "latest":
-            return self.latest_command(args, prefs)
-        return _invalid(f"I don't know /{command}. Send /help to see what I can do.")
-
     # -- commands ---------------------------------------------------------------------------
 
     def start(self, prefs: ChatPrefs) -> Reply:
@@ -153,12 +117,9 @@ class Answers:
         blocks.append(Block.of("Ask a question, or try /latest, /search or /help."))
         return Reply(tuple(blocks), kind="info")
 
-    def help(self) -> Reply:
-        return Reply(tuple(Block.of(line) for line in HELP), kind="info")
-
     def ask(self, question: str, prefs: ChatPrefs) -> Reply:
         """Up to three cited excerpts, or an honest "nothing matches"."""
-        problem = _check_query(question, what="question")
+        problem = check_query(question, what="question")
         if problem:
             return problem
         result = self.library.searcher.search(
@@ -167,7 +128,7 @@ class Answers:
         if result.small_talk:
             return Reply((Block.of(GREETING),), kind="info", query=question, message=GREETING)
         if not result.hits:
-            return _nothing(question)
+            return nothing(question)
         blocks = [block for hit in result.hits for block in hit_blocks(hit, prefs)]
         if result.corrected:
             blocks.insert(0, Block.of(Span(f"Showing results for “{result.corrected}”", "italic")))
@@ -178,8 +139,8 @@ class Answers:
     ) -> Reply:
         """A ranked list, `SEARCH_PAGE` hits a page, with ◀ ▶ buttons carrying a cursor."""
         if not query.strip():
-            return _invalid("Tell me what to search for, e.g. /search counteroffensive")
-        problem = _check_query(query, what="search")
+            return invalid("Tell me what to search for, e.g. /search counteroffensive")
+        problem = check_query(query, what="search")
         if problem:
             return problem
         return self._search_page(query, prefs, page, page_size, token=None)
@@ -189,7 +150,7 @@ class Answers:
         match = _CURSOR.match(cursor)
         query = self.sessions.recall(match.group(1)) if match else None
         if match is None or query is None:
-            return _invalid("This list has expired — search again.")
+            return invalid("This list has expired — search again.")
         page = int(match.group(2))
         return self._search_page(query, prefs, page, SEARCH_PAGE, token=match.group(1))
 
@@ -197,12 +158,15 @@ class Answers:
         self, query: str, prefs: ChatPrefs, page: int, page_size: int, token: str | None
     ) -> Reply:
         page = max(page, 1)
+        if (page - 1) * page_size >= CANDIDATES:  # past every candidate: count, read no more
+            page = -(-CANDIDATES // page_size) + 1
         result = self.library.searcher.search(query, limit=page_size, offset=(page - 1) * page_size)
         if result.total == 0:
-            return _nothing(query)
+            return nothing(query)
         pages = -(-result.total // page_size)
         if not result.hits:
-            return _invalid(f"There are only {pages} pages of results for “{query}”.")
+            counted = "is only 1 page" if pages == 1 else f"are only {pages} pages"
+            return invalid(f"There {counted} of results for “{query}”.")
         first = (page - 1) * page_size + 1
         blocks = [
             Block.of(
@@ -212,23 +176,15 @@ class Answers:
         ]
         for number, hit in enumerate(result.hits, start=first):
             blocks.extend(hit_blocks(hit, prefs, number=number))
-        buttons: list[Button] = []
-        if pages > 1:
-            token = token or self.sessions.remember(query)
-            if page > 1:
-                buttons.append(Button("◀", f"{CURSOR_PREFIX}:{token}:{page - 1}"))
-            if page < pages:
-                buttons.append(Button("▶", f"{CURSOR_PREFIX}:{token}:{page + 1}"))
-        return Reply(
-            tuple(blocks), query=query, results=result_items(result.hits), buttons=tuple(buttons)
-        )
+        buttons = page_buttons(CURSOR_PREFIX, self.sessions, query, token, page, pages)
+        return Reply(tuple(blocks), query=query, results=result_items(result.hits), buttons=buttons)
 
     def latest_command(self, args: str, prefs: ChatPrefs) -> Reply:
         """/latest [N]: parse N, then the digest of the newest posts."""
         if not args:
             return self.latest(LATEST_DEFAULT, prefs)
         if not args.isdigit() or not 1 <= int(args) <= LATEST_MAX:
-            return _invalid(f"/latest takes a number from 1 to {LATEST_MAX}, e.g. /latest 5")
+            return invalid(f"/latest takes a number from 1 to {LATEST_MAX}, e.g. /latest 5")
         return self.latest(int(args), prefs)
 
     def latest(self, count: int, prefs: ChatPrefs) -> Reply:
@@ -254,37 +210,6 @@ class Answers:
         items = tuple(_item(post, gist(post), None) for post in posts)
         return Reply(tuple(blocks), results=items)
 
-    def timezone(self, args: str, prefs: ChatPrefs, save: Callable[[str], None]) -> Reply:
-        """/timezone [Area/City]: show or change the zone this chat's times are shown in."""
-        name = args.strip()
-        if not name:
-            return Reply(
-                (
-                    Block.of(
-                        f"Times are shown in {prefs.timezone.key}. "
-                        "Change it with /timezone Area/City, e.g. /timezone Europe/Kyiv"
-                    ),
-                ),
-                kind="info",
-            )
-        try:
-            zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: OSError
-            return _invalid(
-                f"I don't know the timezone “{name[:40]}”. Use an IANA name such as "
-                "Europe/Kyiv or America/New_York."
-            )
-        save(zone.key)
-        now = datetime.now(zone)
-        return Reply(
-            (
-                Block.of(
-                    f"Times are now shown in {zone.key} (it is {now:%H:%M} {now.tzname()} there)."
-                ),
-            ),
-            kind="info",
-        )
-
     def inline(self, query: str, offset: str, prefs: ChatPrefs) -> InlineAnswer:
         """Inline mode: 10 hits a page (`offset` as Telegram hands it back); no query → latest."""
         start = int(offset) if offset.isdigit() else 0
@@ -306,6 +231,21 @@ class Answers:
         return InlineAnswer(items, str(start + len(items)) if more else "")
 
 
+def page_buttons(
+    prefix: str, sessions: SearchSessions, query: str, token: str | None, page: int, pages: int
+) -> tuple[Button, ...]:
+    """◀ ▶ for a paged list: cursors "prefix:token:page", the query kept behind the token."""
+    if pages <= 1:
+        return ()
+    token = token or sessions.remember(query)
+    buttons = []
+    if page > 1:
+        buttons.append(Button("◀", f"{prefix}:{token}:{page - 1}"))
+    if page < pages:
+        buttons.append(Button("▶", f"{prefix}:{token}:{page + 1}"))
+    return tuple(buttons)
+
+
 def gist(post: Post) -> str:
     """The post's first sentence: what a reader needs to decide whether to open it."""
     for paragraph in post.body:
@@ -316,21 +256,17 @@ def gist(post: Post) -> str:
     return ""
 
 
-def _check_query(text: str, *, what: str) -> Reply | None:
+def check_query(text: str, *, what: str) -> Reply | None:
     if not text.strip():
-        return _invalid("Ask me a question in a few words, e.g. “What did NATO say about tanks?”")
+        return invalid("Ask me a question in a few words, e.g. “What did NATO say about tanks?”")
     if len(text) > QUESTION_MAX:
-        return _invalid(
+        return invalid(
             f"That {what} is {len(text):,} characters long; please keep it under {QUESTION_MAX:,}."
         )
     return None
 
 
-def _invalid(message: str) -> Reply:
-    return Reply((Block.of(message),), kind="invalid", message=message)
-
-
-def _nothing(query: str) -> Reply:
+def nothing(query: str) -> Reply:
     shown = query if len(query) <= 80 else query[:79] + "…"
     message = (
         f"Nothing in the coverage matches “{shown}”. "

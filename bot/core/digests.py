@@ -11,7 +11,7 @@ send → confirm/release); the Telegram adapter only sends and reports back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -20,13 +20,15 @@ from zoneinfo import ZoneInfo
 from bot.core.answers import ChatPrefs, gist
 from bot.core.formatting import show_time
 from bot.core.message_size import MAX_CHARS, MAX_ENTITIES, entity_count, text_length
-from bot.core.reply import Block, Reply, ResultItem, Span
+from bot.core.reply import Block, Reply, ResultItem, Span, info, invalid
 from bot.core.subscriptions import (
     DEFAULT_TIME,
+    Run,
     Subscription,
     SubscriptionError,
     Subscriptions,
     digest_since,
+    due_catch_up,
     next_run,
     parse_local_time,
 )
@@ -34,6 +36,7 @@ from retrieval.digest import DigestSelection, DigestWindow, select_digest
 from retrieval.models import Coverage, Post, Timestamp
 from retrieval.storage.store import Store
 
+CLAIM_CHUNK = 100  # digests claimed per transaction in a batch
 TITLE_MAX = 300  # a digest line, not the article: very long headlines are clipped
 MORE_ENTITIES = 1  # Telegram may turn "/search" into a bot-command entity
 SUBSCRIBE_USAGE = (
@@ -192,22 +195,51 @@ class DigestService:
     def __init__(self, store: Store, subscriptions: Subscriptions) -> None:
         self.store = store
         self.subscriptions = subscriptions
+        self._confirms: list[tuple[int, date, datetime | None]] = []
+        self._in_batch = False
+
+    def due(self, *, now: datetime | None = None) -> Generator[Outgoing, None, None]:
+        """Every digest due now, as one batch: the bot runs this once a minute (and at start,
+        which sends a digest missed while it was down if it is less than 12 hours late).
+
+        A run is due when its local time has come, less than 12 hours ago, and nothing is on
+        record for its local date (`due_catch_up`). Lazy like `scheduled_batch`.
+        """
+        now = now or self.subscriptions.clock()
+        runs = [
+            (sub.chat_id, day)
+            for sub in self.subscriptions.active()
+            if (day := due_catch_up(sub, now)) is not None
+        ]
+        return self.scheduled_batch(runs, now=now)
 
     def scheduled(
         self, chat_id: int, local_date: date, *, now: datetime | None = None
     ) -> Outgoing | None:
         """The claimed digest for one chat's run, or None (nothing new, or already recorded)."""
-        return next(self.scheduled_batch([(chat_id, local_date)], now=now), None)
+        batch = self.scheduled_batch([(chat_id, local_date)], now=now)
+        try:
+            return next(batch, None)
+        finally:
+            batch.close()
 
     def scheduled_batch(
         self, due: Sequence[tuple[int, date]], *, now: datetime | None = None
-    ) -> Iterator[Outgoing]:
+    ) -> Generator[Outgoing, None, None]:
         """Digests for many runs at once: one window read, one renderer, one claim each.
 
-        Lazy on purpose: each digest is claimed only when taken from the iterator, so take one,
-        send it, report it with `sent`/`failed`, then take the next.
+        Claimed `CLAIM_CHUNK` at a time, one transaction each, as the iterator reaches them: a
+        crash leaves at most one chunk claimed and unsent (at most once, as the protocol says).
+        Take one, send it, report it with `sent`/`failed`, then take the next.
         """
-        now = now or self.subscriptions.clock()
+        self._in_batch = True
+        try:
+            yield from self._batch(due, now or self.subscriptions.clock())
+        finally:
+            self._in_batch = False
+            self._flush_confirms()
+
+    def _batch(self, due: Sequence[tuple[int, date]], now: datetime) -> Iterator[Outgoing]:
         subs = self._subscriptions([chat_id for chat_id, _ in due])
         runs = [
             (subs[chat_id], day)
@@ -228,19 +260,28 @@ class DigestService:
             }
         )
         renderer = DigestRenderer()
+        pending: list[tuple[Run, Reply | None]] = []
         for sub, day in runs:
             selection = window.select(
                 since=starts[sub.chat_id], exclude=sent.get(sub.chat_id, frozenset())
             )
             reply = renderer.render(selection, sub.zone, scheduled=True)
-            if reply is None:
-                self.subscriptions.skip(sub.chat_id, day, until=now)
-                continue
-            ids = tuple(item.post_id for item in reply.results)
-            if self.subscriptions.claim(
-                sub.chat_id, day, post_ids=ids, since=selection.since, until=now
-            ):
-                yield Outgoing(sub.chat_id, reply, ids, day)
+            ids = tuple(item.post_id for item in reply.results) if reply else ()
+            state = "sending" if reply is not None else "empty"
+            pending.append((Run(sub.chat_id, day, state, ids, selection.since, now), reply))
+            if len(pending) >= CLAIM_CHUNK:
+                yield from self._claimed(pending)
+                pending = []
+        yield from self._claimed(pending)
+        if len(runs) > CLAIM_CHUNK:
+            self.subscriptions.prune()
+
+    def _claimed(self, pending: list[tuple[Run, Reply | None]]) -> Iterator[Outgoing]:
+        """Claim a chunk of runs in one transaction; the digests that are ours to send."""
+        taken = self.subscriptions.claim_many([run for run, _ in pending])
+        for (run, reply), ours in zip(pending, taken, strict=True):
+            if ours and reply is not None:
+                yield Outgoing(run.chat_id, reply, run.post_ids, run.local_date)
 
     def on_demand(self, chat_id: int, zone: ZoneInfo, *, now: datetime | None = None) -> Outgoing:
         """/digest: what is new since this chat's last digest (or the last 24 hours), unsent."""
@@ -256,8 +297,17 @@ class DigestService:
         """Telegram accepted the message: confirm the claim, or remember a /digest's posts."""
         if out.local_date is None:
             self.subscriptions.record_sent(out.chat_id, out.post_ids, at=at)
-        else:
-            self.subscriptions.confirm(out.chat_id, out.local_date, sent_at=at)
+            return
+        # Within a batch, confirmations are written a chunk at a time: until then the claim
+        # already counts the digest as delivered, so a crash loses only the "sent" time.
+        self._confirms.append((out.chat_id, out.local_date, at))
+        if not self._in_batch or len(self._confirms) >= CLAIM_CHUNK:
+            self._flush_confirms()
+
+    def _flush_confirms(self) -> None:
+        if self._confirms:
+            self.subscriptions.confirm_many(self._confirms)
+            self._confirms = []
 
     def failed(self, out: Outgoing) -> None:
         """The message surely did not go out: free the date so a later run may send it."""
@@ -300,17 +350,17 @@ def subscribe_command(
     times = [w for w in words if w[:1].isdigit()]
     zones = [w for w in words if not w[:1].isdigit()]
     if len(times) > 1 or len(zones) > 1:
-        return _invalid(SUBSCRIBE_USAGE)
+        return invalid(SUBSCRIBE_USAGE)
     try:
         local_time = parse_local_time(times[0]) if times else DEFAULT_TIME
         zone = zones[0] if zones else prefs.timezone.key
         before = subscriptions.get(chat_id)
         sub = subscriptions.subscribe(chat_id, chat_title, local_time, zone)
     except SubscriptionError as exc:
-        return _invalid(f"{exc} {SUBSCRIBE_USAGE}")
+        return invalid(f"{exc} {SUBSCRIBE_USAGE}")
     run = next_run(sub, now or subscriptions.clock())
     verb = "Updated" if before is not None and before.active else "Subscribed"
-    return _info(
+    return info(
         f"{verb}: a digest of new posts every day at {sub.local_time} ({sub.timezone}). "
         f"The next one comes {show_time(Timestamp.of_time(run), sub.zone)}. "
         "/unsubscribe stops it, /digest shows one now."
@@ -320,8 +370,8 @@ def subscribe_command(
 def unsubscribe_command(subscriptions: Subscriptions, chat_id: int) -> Reply:
     """/unsubscribe: stop the chat's daily digest."""
     if subscriptions.unsubscribe(chat_id):
-        return _info("Unsubscribed: no more daily digests here. /subscribe brings them back.")
-    return _info("This chat has no daily digest. /subscribe starts one.")
+        return info("Unsubscribed: no more daily digests here. /subscribe brings them back.")
+    return info("This chat has no daily digest. /subscribe starts one.")
 
 
 def subscription_command(
@@ -330,7 +380,7 @@ def subscription_command(
     """/subscription: time, timezone, next delivery (and why it is paused, if it is)."""
     sub = subscriptions.get(chat_id)
     if sub is None:
-        return _info(f"This chat has no daily digest. {SUBSCRIBE_USAGE}")
+        return info(f"This chat has no daily digest. {SUBSCRIBE_USAGE}")
     lines = [f"Daily digest at {sub.local_time} ({sub.timezone})."]
     if sub.active:
         run = next_run(sub, now or subscriptions.clock())
@@ -340,12 +390,4 @@ def subscription_command(
         lines.append(f"Paused{reason}: /subscribe resumes it.")
     if sub.last_sent_at:
         lines.append(f"Last sent: {show_time(Timestamp.of_time(sub.last_sent_at), sub.zone)}.")
-    return _info(" ".join(lines))
-
-
-def _info(text: str) -> Reply:
-    return Reply((Block.of(text),), kind="info")
-
-
-def _invalid(text: str) -> Reply:
-    return Reply((Block.of(text),), kind="invalid", message=text)
+    return info(" ".join(lines))

@@ -1,8 +1,7 @@
 """Follows: a chat names a query, and new posts that answer it are sent as they arrive.
 
-Matching reuses the answer core's judgement, so an alert is exactly a post that /search would
-show for the query: a BM25 score above zero and a share of the query's weight at or above the
-relevance floor (`retrieval.search`). Only posts new to the store are candidates: an edit of a
+Matching is the searcher's judgement (`Searcher.match`), so an alert is exactly a post that
+/search would show for the query. Only posts new to the store are candidates: an edit of a
 post that was already there never alerts again.
 
 Delivery is at most once, like the digests (`bot.core.subscriptions`): `alerts_for` records each
@@ -25,10 +24,11 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.core.answers import ChatPrefs, hit_blocks, result_items
-from bot.core.reply import Block, Reply, Span
+from bot.core.reply import Block, Reply, Span, info, invalid
 from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.search import Hit
+from retrieval.storage.schema import migrate
 from retrieval.text import tokenize
 
 FOLLOW_LIMIT = 20
@@ -75,17 +75,7 @@ class Follows:
     def __init__(self, db: Database, limit: int = FOLLOW_LIMIT) -> None:
         self.db = db
         self.limit = limit
-        with db.conn:
-            db.table("follows").create(
-                {"chat_id": int, "query": str, "created": str},
-                pk=("chat_id", "query"),
-                if_not_exists=True,
-            )
-            db.table("alerts").create(
-                {"chat_id": int, "post_id": str, "sent": str},
-                pk=("chat_id", "post_id"),
-                if_not_exists=True,
-            )
+        migrate(db)  # the tables are `retrieval.storage.schema`'s
 
     def add(self, chat_id: int, query: str, *, now: datetime | None = None) -> Follow:
         """Follow a query in a chat. Raises `FollowError` (empty, too long, duplicate, limit)."""
@@ -144,6 +134,15 @@ class Follows:
             cursor = self.db.execute("DELETE FROM follows WHERE chat_id = ?", [chat_id])
         return cursor.rowcount
 
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its follows and alert records go with it."""
+        with self.db.conn:
+            for table in ("follows", "alerts"):
+                self.db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?",
+                    [new_chat_id, old_chat_id],
+                )
+
     def claim(self, chat_id: int, post_id: str, *, now: datetime | None = None) -> bool:
         """Record that a post goes to a chat; False when it was recorded before (never twice)."""
         sent = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
@@ -180,7 +179,7 @@ def _follow_from_row(row: dict[str, object]) -> Follow:
 
 
 def match(library: Library, query: str, post: Post) -> Hit | None:
-    """The hit /search would show for `post` and `query`, or None: the searcher's judgement."""
+    """The hit /search would show for `post` and `query`, or None: the searcher decides."""
     return library.searcher.match(query, post)
 
 
@@ -191,12 +190,15 @@ def alerts_for(
     *,
     zone_of: Callable[[int], ZoneInfo] | None = None,
     now: datetime | None = None,
+    delivers_to: Callable[[int], bool] | None = None,
 ) -> list[Alert]:
     """Which chats get which new posts, claimed in `follows` so none is ever sent twice.
 
     `new_posts` must be posts *added* by an ingest (`retrieval.polling.ingest_new_posts`,
     `PollOutcome.added_posts`), already in the library. `zone_of` gives a chat's timezone for
-    the times shown (UTC when omitted). Alerts come oldest post first.
+    the times shown (UTC when omitted). `delivers_to` limits it to the chats the caller can
+    reach (the terminal its own, Telegram all others), so no chat's alert is claimed and lost by
+    a surface that cannot send it. Alerts come oldest post first.
     """
     posts = sorted(
         {p.post_id: p for p in new_posts}.values(),
@@ -204,6 +206,8 @@ def alerts_for(
     )
     chats_by_query: dict[str, list[Follow]] = {}
     for follow in follows.all():
+        if delivers_to is not None and not delivers_to(follow.chat_id):
+            continue
         chats_by_query.setdefault(_key(follow.query), []).append(follow)
     if not posts or not chats_by_query:
         return []
@@ -213,7 +217,7 @@ def alerts_for(
     best: dict[tuple[int, str], tuple[Hit, str]] = {}
     for post in posts:
         for query, group in queries:
-            hit = match(library, query, post)
+            hit = library.searcher.match(query, post)
             if hit is None:
                 continue
             for follow in group:
@@ -267,7 +271,7 @@ class FollowCommands:
         try:
             follow = self.follows.add(chat_id, args, now=now)
         except FollowError as exc:
-            return _invalid(str(exc))
+            return invalid(str(exc))
         total = self.library.searcher.search(follow.query, limit=1).total
         if total:
             posts = (
@@ -277,7 +281,7 @@ class FollowCommands:
         else:
             already = "Nothing in the coverage matches it yet."
         count = len(self.follows.for_chat(chat_id))
-        return _info(
+        return info(
             Block.of("Following ", Span(follow.query, "bold"), ". I'll send new posts that match."),
             Block.of(already),
             Block.of(f"/following lists what this chat follows ({count} of {self.follows.limit})."),
@@ -288,11 +292,11 @@ class FollowCommands:
         current = self.follows.for_chat(chat_id)
         wanted = normalize_query(args)
         if not current:
-            return _info(Block.of("This chat follows nothing. /follow WORDS to start."))
+            return info(Block.of("This chat follows nothing. /follow WORDS to start."))
         target: Follow | None = None
         if not wanted:
             if len(current) > 1:
-                return _invalid(
+                return invalid(
                     "Which one? Use /unfollow N or /unfollow WORDS:",
                     *_numbered(current),
                 )
@@ -302,30 +306,30 @@ class FollowCommands:
             if target is None and wanted.isdigit():
                 number = int(wanted)
                 if not 1 <= number <= len(current):
-                    return _invalid(
+                    return invalid(
                         f"This chat follows {len(current)} "
                         f"quer{'ies' if len(current) != 1 else 'y'}; "
                         f"use a number from 1 to {len(current)} (see /following)."
                     )
                 target = current[number - 1]
         if target is None:
-            return _invalid(
+            return invalid(
                 f"This chat does not follow “{wanted[:QUERY_MAX]}”. /following lists its follows."
             )
         self.follows.remove(chat_id, target.query)
-        return _info(Block.of("Stopped following ", Span(target.query, "bold"), "."))
+        return info(Block.of("Stopped following ", Span(target.query, "bold"), "."))
 
     def following(self, chat_id: int) -> Reply:
         """/following: the chat's follows, numbered for /unfollow N."""
         current = self.follows.for_chat(chat_id)
         if not current:
-            return _info(
+            return info(
                 Block.of(
                     "This chat follows nothing yet. /follow WORDS sends new posts that match, "
                     "e.g. /follow counteroffensive"
                 )
             )
-        return _info(
+        return info(
             Block.of(
                 Span(f"This chat follows {len(current)} of {self.follows.limit}", "bold"), ":"
             ),
@@ -339,11 +343,3 @@ def _numbered(follows: list[Follow]) -> list[Block]:
         Block.of(f"{n}. ", Span(f.query, "bold"), joined=n > 1)
         for n, f in enumerate(follows, start=1)
     ]
-
-
-def _info(*blocks: Block) -> Reply:
-    return Reply(tuple(blocks), kind="info")
-
-
-def _invalid(message: str, *more: Block) -> Reply:
-    return Reply((Block.of(message), *more), kind="invalid", message=message)

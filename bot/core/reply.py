@@ -100,3 +100,13 @@ class Reply:
             "message": self.message,
             "results": [item.as_json() for item in self.results],
         }
+
+
+def info(*parts: Block | str) -> Reply:
+    """A reply that tells something (no hits): each part a paragraph."""
+    return Reply(tuple(p if isinstance(p, Block) else Block.of(p) for p in parts), kind="info")
+
+
+def invalid(message: str, *more: Block) -> Reply:
+    """A refusal of what the user asked, saying what to do instead (CLI exit 2)."""
+    return Reply((Block.of(message), *more), kind="invalid", message=message)

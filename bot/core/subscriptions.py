@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from retrieval.storage.schema import migrate
+
 DEFAULT_TIME = "08:00"
 CATCH_UP_LIMIT = timedelta(hours=12)
 MAX_LOOKBACK = timedelta(hours=26)
@@ -131,6 +133,18 @@ class Delivery:
     sent_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Run:
+    """One chat's run for one local date, to be claimed ("sending") or skipped ("empty")."""
+
+    chat_id: int
+    local_date: date
+    state: str
+    post_ids: tuple[str, ...]
+    since: datetime | None
+    until: datetime
+
+
 # -- scheduling rules (pure) ------------------------------------------------------------------
 
 
@@ -164,7 +178,8 @@ def previous_run(sub: Subscription, now: datetime) -> datetime:
 
 
 def due_catch_up(sub: Subscription, now: datetime) -> date | None:
-    """The local date whose missed digest should go out now, if any (call at start)."""
+    """The local date whose digest is due now, if any: its time has come, less than
+    `CATCH_UP_LIMIT` ago, and nothing is recorded for it (also a run missed while down)."""
     if not sub.active:
         return None
     run = previous_run(sub, now)
@@ -194,41 +209,7 @@ class Subscriptions:
     def __init__(self, db: Database, clock: Callable[[], datetime] = utc_now) -> None:
         self.db = db
         self.clock = clock
-        with db.conn:
-            db.table("digest_subscriptions").create(
-                {
-                    "chat_id": int,
-                    "chat_title": str,
-                    "local_time": str,
-                    "timezone": str,
-                    "active": int,
-                    "created": str,
-                    "updated": str,
-                    "deactivated_reason": str,
-                },
-                pk="chat_id",
-                if_not_exists=True,
-            )
-            db.table("digest_deliveries").create(
-                {
-                    "chat_id": int,
-                    "local_date": str,
-                    "state": str,
-                    "since": str,
-                    "until": str,
-                    "post_ids": str,
-                    "claimed_at": str,
-                    "sent_at": str,
-                },
-                pk=("chat_id", "local_date"),
-                if_not_exists=True,
-            )
-            db.table("digest_sent_posts").create(
-                {"chat_id": int, "post_id": str, "sent_at": str},
-                pk=("chat_id", "post_id"),
-                if_not_exists=True,
-            )
-            db.table("digest_sent_posts").create_index(["chat_id", "sent_at"], if_not_exists=True)
+        migrate(db)  # the tables are `retrieval.storage.schema`'s
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -325,17 +306,44 @@ class Subscriptions:
         """
         return self._record(chat_id, local_date, "sending", post_ids, since, until)
 
+    def claim_many(self, runs: Sequence[Run]) -> list[bool]:
+        """`claim` (or `skip`, for a run without posts) of many runs in one transaction: the
+        morning batch pays one commit per hundred digests instead of one each."""
+        now = self.clock()
+        with self.db.conn:
+            return [self._insert(run, _iso(now)) for run in runs]
+
+    def prune(self) -> None:
+        """Drop records no digest needs any more (a week of sent ids, a month of dates)."""
+        now = _utc(self.clock())
+        with self.db.conn:
+            self.db.execute(
+                "DELETE FROM digest_sent_posts WHERE sent_at < ?", [_iso(now - KEEP_SENT_POSTS)]
+            )
+            self.db.execute(
+                "DELETE FROM digest_deliveries WHERE local_date < ?",
+                [(now.date() - KEEP_DELIVERIES).isoformat()],
+            )
+
     def skip(self, chat_id: int, local_date: date, *, until: datetime | None = None) -> bool:
         """Record a run that had nothing new, so the date is not treated as missed."""
         return self._record(chat_id, local_date, "empty", (), None, until)
 
     def confirm(self, chat_id: int, local_date: date, *, sent_at: datetime | None = None) -> None:
         """The claimed digest was sent."""
+        self.confirm_many([(chat_id, local_date, sent_at)])
+
+    def confirm_many(self, sent: Sequence[tuple[int, date, datetime | None]]) -> None:
+        """`confirm` of many sent digests in one transaction."""
+        now = self.clock()
         with self.db.conn:
-            self.db.execute(
+            self.db.conn.executemany(
                 "UPDATE digest_deliveries SET state = 'sent', sent_at = ? "
                 "WHERE chat_id = ? AND local_date = ? AND state = 'sending'",
-                [_iso(sent_at or self.clock()), chat_id, local_date.isoformat()],
+                [
+                    (_iso(at or now), chat_id, local_date.isoformat())
+                    for chat_id, local_date, at in sent
+                ],
             )
 
     def release(self, chat_id: int, local_date: date) -> bool:
@@ -423,26 +431,32 @@ class Subscriptions:
         until: datetime | None,
     ) -> bool:
         now = self.clock()
-        claimed = _iso(now)
         with self.db.conn:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO digest_deliveries "
-                "(chat_id, local_date, state, since, until, post_ids, claimed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    chat_id,
-                    local_date.isoformat(),
-                    state,
-                    _iso(since) if since else None,
-                    _iso(until or now),
-                    json.dumps(list(post_ids)),
-                    claimed,
-                ],
-            )
-            if cursor.rowcount != 1:
+            run = Run(chat_id, local_date, state, tuple(post_ids), since, until or now)
+            if not self._insert(run, _iso(now)):
                 return False
-            self._remember(chat_id, list(post_ids), claimed)
             self._prune(chat_id, now, local_date)
+        return True
+
+    def _insert(self, run: Run, claimed: str) -> bool:
+        """The delivery row and its sent post ids, inside the caller's transaction."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO digest_deliveries "
+            "(chat_id, local_date, state, since, until, post_ids, claimed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run.chat_id,
+                run.local_date.isoformat(),
+                run.state,
+                _iso(run.since) if run.since else None,
+                _iso(run.until),
+                json.dumps(list(run.post_ids)),
+                claimed,
+            ],
+        )
+        if cursor.rowcount != 1:
+            return False
+        self._remember(run.chat_id, list(run.post_ids), claimed)
         return True
 
     def _remember(self, chat_id: int, post_ids: list[str], at: str) -> None:

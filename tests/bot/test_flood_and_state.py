@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.state import ChatState
-from bot.telegram.app import FloodGuard
+from bot.telegram.guard import FloodGuard
 from retrieval.storage.store import Store
 
 

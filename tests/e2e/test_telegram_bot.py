@@ -23,9 +23,17 @@ def test_start_describes_the_coverage_and_commands_are_registered(
     (reply,) = alice.wait_for_replies(1, timeout=10)
     assert "Russia-Ukraine news" in reply.text
     assert "19 posts" in reply.text
-    (registered,) = emulator.calls(bot.token, "setMyCommands")
-    commands = {c["command"] for c in json.loads(registered["params"]["commands"])}
-    assert {"search", "latest", "timezone", "start", "help"} <= commands
+    menus = {
+        json.loads(call["params"].get("scope", '{"type": "default"}'))["type"]: {
+            c["command"] for c in json.loads(call["params"]["commands"])
+        }
+        for call in emulator.calls(bot.token, "setMyCommands")
+    }
+    assert {"search", "timeline", "latest", "timezone", "start", "help"} <= menus["default"]
+    assert {"search", "timeline", "latest", "help"} <= menus["all_group_chats"]
+    assert "subscribe" not in menus["all_group_chats"]  # members see what members may do
+    assert "subscribe" in menus["all_chat_administrators"]
+    assert not any("sources" in names for names in menus.values())  # no operator here
 
 
 def test_a_question_in_a_private_chat_is_answered_with_the_cited_post(

@@ -147,11 +147,6 @@ def test_start_describes_the_loaded_coverage(answers: Answers) -> None:
     assert "19 posts" in text
 
 
-def test_unknown_commands_point_to_help(answers: Answers) -> None:
-    reply = answers.handle("/frobnicate", UTC)
-    assert "/help" in reply.text
-
-
 def test_times_are_shown_in_the_chats_timezone() -> None:
     from datetime import datetime
 
