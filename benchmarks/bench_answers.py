@@ -1,10 +1,13 @@
 """Questions a second: the whole answer path (BM25 top-k, relevance floor, SQLite, excerpts).
 
 Builds a library of N generated posts (benchmarks/corpus.py) in a temporary folder, then asks
-200 generated questions through `bot.core.answers.Answers.ask`, once cold (nothing cached) and once
-warm, on one core. Not a test: run it by hand.
+200 generated questions through `bot.core.answers.Answers.ask`, once cold (the text caches
+cleared before each question) and once warm, on one core, and prints p50/p99 per answer, as
+wall time and as the thread's CPU time (on a shared machine the wall time also counts the
+other processes' turns).
+Not a test: run it by hand.
 
-    .venv/bin/python benchmarks/bench_answers.py --posts 100000
+    .venv/bin/python benchmarks/bench_answers.py --posts 100000,1000000
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from corpus import generate_posts
 
 from bot.core.answers import Answers, ChatPrefs
+from retrieval.index import BM25Index
 from retrieval.library import Library
 from retrieval.models import Coverage, Post, Timestamp
 from retrieval.storage.store import Store
@@ -61,30 +65,55 @@ def build(folder: Path, n: int) -> Path:
     return database
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=200)
-    args = parser.parse_args()
+def _clear_caches() -> None:
+    """Forget every text cache the answer path keeps, so that a question is answered cold."""
+    from retrieval import excerpts, text
+
+    excerpts._sentences.cache_clear()
+    text.term_set.cache_clear()
+    text.sentences.cache_clear()
+
+
+def run(posts: int, n_questions: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        database = build(Path(tmp), args.posts)
-        print(f"library of {args.posts:,} posts built in {time.perf_counter() - started:.1f} s")
+        database = build(Path(tmp), posts)
+        print(f"library of {posts:,} posts built in {time.perf_counter() - started:.1f} s")
         library = Library(database)
+        BM25Index.warm_up()
         answers = Answers(library)
         prefs = ChatPrefs(ZoneInfo("UTC"))
-        sample = [text for _, text in generate_posts(min(args.posts, 10_000))]
-        questions = questions_from(sample, args.queries)
+        sample = [text for _, text in generate_posts(min(posts, 10_000))]
+        questions = questions_from(sample, n_questions)
+        answers.ask("warm up the kernels and wordfreq", prefs)
         for label in ("cold", "warm"):
-            started = time.perf_counter()
-            found = sum(answers.ask(q, prefs).kind == "answer" for q in questions)
-            elapsed = time.perf_counter() - started
+            times: list[float] = []
+            cpu: list[float] = []
+            found = 0
+            for q in questions:
+                if label == "cold":
+                    _clear_caches()
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                found += answers.ask(q, prefs).kind == "answer"
+                cpu.append(time.thread_time() - started_cpu)
+                times.append(time.perf_counter() - started)
+            ms, cpu_ms = np.array(times) * 1000, np.array(cpu) * 1000
             print(
-                f"{label}: {len(questions) / elapsed:,.0f} answers/s "
-                f"({1000 * elapsed / len(questions):.2f} ms each; {found} of {len(questions)} "
-                "cleared the relevance floor)"
+                f"  {posts:>9,} posts {label}: wall p50 {np.percentile(ms, 50):.2f} ms, "
+                f"p99 {np.percentile(ms, 99):.2f} ms; CPU p50 {np.percentile(cpu_ms, 50):.2f} ms, "
+                f"p99 {np.percentile(cpu_ms, 99):.2f} ms "
+                f"({found} of {len(questions)} cleared the relevance floor)"
             )
         library.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", default="100000,1000000", help="archive sizes, comma-separated")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    for size in (int(s) for s in args.posts.split(",")):
+        run(size, args.queries)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,11 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Post:
-    """One live-blog entry. `position` is its place on the page (0 = top = newest)."""
+    """One live-blog entry. `position` is its place on the page (0 = top = newest).
+
+    `captions` are the post's photo and video captions: searchable and quotable (marked as
+    captions), but not the post's own text, so they never join `body`.
+    """
 
     post_id: str
     coverage_id: str
@@ -116,12 +120,13 @@ class Post:
     url: str | None = None
     position: int = 0
     updated: Timestamp | None = None
+    captions: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def text(self) -> str:
-        """Title and body as one text, the unit the index ranks."""
-        return "\n\n".join((self.title, *self.body))
+        """Title, body and captions as one text, the unit the index ranks."""
+        return "\n\n".join((self.title, *self.body, *self.captions))
 
     def implausible(self, now: datetime) -> str | None:
         """Why this post cannot be real coverage: a time `Timestamp.implausible` refuses, or a
@@ -141,6 +146,8 @@ class Post:
     def content_hash(self) -> str:
         """Fingerprint of what a reader sees; a change means the post was edited at the source."""
         parts = [self.title, *self.body, self.published.isoformat(), *self.authors, self.url or ""]
+        if self.captions:  # posts without captions keep the fingerprint they always had
+            parts += ["captions", *self.captions]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

@@ -84,6 +84,11 @@ def _analyse(raw: str, stem: Callable[[str], str] = _stem) -> list[str]:
     return terms
 
 
+def analyse_word(raw: str) -> list[str]:
+    """The index terms of one word as typed (query analysis works word by word)."""
+    return _analyse(raw)
+
+
 def tokenize(text: str) -> list[str]:
     """Index terms of a text: Unicode words, lowercased, stopwords removed, Snowball-stemmed."""
     terms: list[str] = []
@@ -115,9 +120,16 @@ def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator
         yield terms
 
 
-def word_spans(text: str) -> list[tuple[int, int, list[str]]]:
+@lru_cache(maxsize=200_000)
+def _word_terms(raw: str) -> tuple[str, ...]:
+    """`_analyse` of one raw word, remembered: excerpts weigh the same words again and again
+    (like `_stem`'s cache, a memo per word, not per post)."""
+    return tuple(_analyse(raw))
+
+
+def word_spans(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
     """Each word of a text with its character span and the terms it yields (for highlighting)."""
-    return [(m.start(), m.end(), _analyse(m.group())) for m in _WORD.finditer(text)]
+    return [(m.start(), m.end(), _word_terms(m.group())) for m in _WORD.finditer(text)]
 
 
 @lru_cache(maxsize=50_000)
@@ -129,8 +141,30 @@ def sentences(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in _segmenter.segment(text) if s.strip())
 
 
+def terms_among(text: str, terms: frozenset[str], prefixes: tuple[str, ...]) -> frozenset[str]:
+    """Which of `terms` the text yields, analysing only the words that can yield one.
+
+    A stem starts with its word's first letters, so a word whose lowercased start is none of
+    `prefixes` (the terms' first three letters) is skipped unanalysed; hyphenated words, which
+    also yield their parts, are always analysed. Same answer as ``term_set(text) & terms``,
+    several times faster on text read cold.
+    """
+    found: set[str] = set()
+    for raw in _WORD.findall(text):
+        low = raw.lower().replace("\u2019", "").replace("'", "")
+        if low.startswith(prefixes) or not low.isalnum():
+            found.update(t for t in _word_terms(raw) if t in terms)
+    return frozenset(found)
+
+
+def plain_words(text: str) -> frozenset[str]:
+    """The lowercased words of a text without stopwords, unstemmed: cheap, for telling
+    whether two sentences say the same."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+
+
 @lru_cache(maxsize=50_000)
 def term_set(text: str) -> frozenset[str]:
     """The distinct index terms of a text, cached for texts that are weighed repeatedly
-    (candidate posts and their sentences, for every question)."""
-    return frozenset(tokenize(text))
+    (candidate posts and their sentences, for every question); the same terms as `tokenize`."""
+    return frozenset(t for raw in _WORD.findall(text) for t in _word_terms(raw))

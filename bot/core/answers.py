@@ -29,6 +29,11 @@ LATEST_MAX = 20
 QUESTION_MAX = 1000
 CURSOR_PREFIX = "s"
 
+GREETING = (
+    "Hello! Ask me about the coverage in plain words, for example "
+    "“What did NATO say about fighting vehicles?” or “Is Tinder leaving Russia?”."
+)
+
 
 @dataclass(frozen=True)
 class ChatPrefs:
@@ -117,10 +122,16 @@ class Answers:
         problem = check_query(question, what="question")
         if problem:
             return problem
-        result = self.library.searcher.search(question, limit=ASK_HITS, count_all=False)
+        result = self.library.searcher.search(
+            question, limit=ASK_HITS, count_all=False, distinct=True
+        )
+        if result.small_talk:
+            return Reply((Block.of(GREETING),), kind="info", query=question, message=GREETING)
         if not result.hits:
             return nothing(question)
         blocks = [block for hit in result.hits for block in hit_blocks(hit, prefs)]
+        if result.corrected:
+            blocks.insert(0, Block.of(Span(f"Showing results for “{result.corrected}”", "italic")))
         return Reply(tuple(blocks), query=question, results=result_items(result.hits))
 
     def search(
@@ -291,7 +302,8 @@ def _excerpt_spans(hit: Hit) -> tuple[Span, ...]:
     # Quote marks around the excerpt, unless it already opens with a quotation of its own.
     text, at = hit.excerpt.text, 0
     quoted = text.startswith(("“", '"'))
-    spans = [] if quoted else [Span("“")]
+    spans = [Span("Photo caption: ", "italic")] if hit.excerpt.caption else []
+    spans += [] if quoted else [Span("“")]
     for start, end in hit.excerpt.marks:
         if start > at:
             spans.append(Span(text[at:start]))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.index import kernels, query
 from retrieval.index.arrays import DL, I32, dl_dtype
@@ -251,6 +252,38 @@ class BM25Index:
     def document_frequency(self, term: str) -> int:
         """How many documents hold `term` (the answer core weighs query words by it)."""
         return self._stats.document_frequency(self._term_ids.get(term))
+
+    def terms(self, start: int = 0) -> list[str]:
+        """The vocabulary from term id ``start`` on, in id order (ids never change, so a
+        caller keeping a spelling table reads only the terms added since)."""
+        return self._terms[start:]
+
+    def holds(self, doc_ids: Sequence[str], terms: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which of ``terms`` each document holds (rows: ``doc_ids``, columns: ``terms``),
+        read from the forward index: the answer core's relevance floor needs no post text."""
+        out = np.zeros((len(doc_ids), len(terms)), dtype=np.bool_)
+        wanted = np.array([self._term_ids.get(t, -1) for t in terms], dtype=np.int64)
+        found = [
+            (row, slot) for row, d in enumerate(doc_ids) if (slot := self._ids.slot(d)) is not None
+        ]
+        if not found or not bool(np.any(wanted >= 0)):
+            return out
+        rows = np.array([r for r, _ in found], dtype=np.int64)
+        slots = np.array([s for _, s in found], dtype=np.int64)
+        main = self._loc[slots] == MAIN
+        if kernels.gather_tfs is not None and bool(main.any()):
+            matrix = kernels.gather_tfs(self._main.forward_index, slots[main], wanted)
+            out[rows[main]] = matrix > 0
+            rest = np.flatnonzero(~main)
+        else:
+            rest = np.arange(len(slots))
+        for i in rest.tolist():
+            loc = int(self._loc[slots[i]])
+            if loc == ABSENT:
+                continue
+            held = self._main.forward(int(slots[i]))[0] if loc == MAIN else self._delta.docs[loc][0]
+            out[rows[i]] = np.isin(wanted, held)
+        return out
 
     def _query_weights(self, query_tokens: Sequence[str]) -> query.Weights:
         """(term id, idf) for each query token that is in the vocabulary, in query order."""

@@ -166,7 +166,7 @@ def _posts(feed: list[str], coverage: Coverage) -> list[Post]:
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(feed)
         title = feed[start]
-        body = _body(feed[start + 1 : end])
+        body, captions = _body(feed[start + 1 : end])
         if not body:
             continue
         key = title.casefold()
@@ -183,16 +183,20 @@ def _posts(feed: list[str], coverage: Coverage) -> list[Post]:
                 source=coverage.source,
                 url=None,
                 position=len(posts),
+                captions=tuple(captions),
             )
         )
     return posts
 
 
-def _body(paragraphs: list[str]) -> list[str]:
-    """The post's own text: caption, teasers and page chrome removed, bullets unmarked."""
+def _body(paragraphs: list[str]) -> tuple[list[str], list[str]]:
+    """The post's own text (teasers and page chrome removed, bullets unmarked) and its
+    captions: the one under the headline and the thumbnail captions of its teasers."""
     keep = [True] * len(paragraphs)
+    captions: list[str] = []
     if paragraphs and _is_caption(paragraphs[0], paragraphs[1:]):
         keep[0] = False
+        captions.append(paragraphs[0])
     for i, p in enumerate(paragraphs):
         if _CHROME.match(p) or _VIDEO_TIME.match(p):
             keep[i] = False
@@ -200,6 +204,9 @@ def _body(paragraphs: list[str]) -> list[str]:
             # The teaser's thumbnail caption and its "Read more …:" lead-in go with it.
             if i >= 1:
                 keep[i - 1] = False
+                if not _READ_MORE.match(paragraphs[i - 1]) and paragraphs[i - 1] not in captions:
+                    captions.append(paragraphs[i - 1])
             if i >= 2 and _READ_MORE.match(paragraphs[i - 2]):
                 keep[i - 2] = False
-    return [_BULLET.sub("", p) for p, k in zip(paragraphs, keep, strict=True) if k]
+    body = [_BULLET.sub("", p) for p, k in zip(paragraphs, keep, strict=True) if k]
+    return body, captions

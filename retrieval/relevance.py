@@ -1,0 +1,225 @@
+"""How much each word of a question weighs, and how much of it a post must hold.
+
+Each content term weighs its idf over the index (Lucene's always-positive form,
+ln(1 + (N - df + .5)/(df + .5))). A word the coverage never uses, and that no close term of
+the vocabulary explains, weighs what it would if it were in a single post, scaled by how
+specific it is in general English (wordfreq's Zipf frequency, which ships with the package):
+"iPhone", "pancakes" or "Tesla" name a subject the coverage does not have and weigh nearly
+in full; "hurt", "sent" or "got" are only words the coverage happens to phrase otherwise and
+weigh little. A name written with a capital weighs a little more. A corrected word weighs its
+correction's idf, discounted, so a correction alone cannot lift a question over the floor
+that its own words would not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.index import BM25Index
+from retrieval.query import Query
+from retrieval.spelling import Speller
+from retrieval.text import analyse_word
+
+#: A corrected word weighs this share of its correction's idf.
+CORRECTION_WEIGHT = 0.8
+#: Unknown words: weight = idf of a one-post word x clip((ZIPF_TOP - zipf) / ZIPF_SPAN, .., 1).
+ZIPF_TOP = 6.5
+ZIPF_SPAN = 2.5
+UNKNOWN_MIN = 0.1
+#: The question's most specific word names its subject: when the coverage lacks it (and no
+#: correction explains it) and it is at least this specific, nothing in the coverage matches
+#: ("When does the next iPhone launch?" is not about launches in general).
+SUBJECT_MIN = 0.75
+#: Words rarer than this in general English (Zipf scale) may be typos and are corrected.
+TYPO_ZIPF = 2.5
+CAPITAL_FACTOR = 1.3
+#: A word the coverage holds weighs its idf x (KNOWN_BASE + (1 - KNOWN_BASE) x specificity):
+#: in a small coverage "make" is as rare as "Tinder", but it names no subject.
+KNOWN_BASE = 0.4
+#: Likewise a word the coverage lacks weighs a one-post idf x (UNKNOWN_BASE + (1 - …) x spec).
+UNKNOWN_BASE = 0.3
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """A question's searched terms with their weights, and the weight of what it lacks."""
+
+    weights: dict[str, float]
+    missing: float  # weight of the words the coverage does not hold
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word -> index term
+    variants: frozenset[str] = frozenset()  # terms that came from corrections
+    subject_missing: bool = False  # the question's most specific word is not in the coverage
+    #: term -> other terms that stand for the same word (news synonyms: "arrested", "detained")
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Every term searched: the question's own (or corrected) terms and their synonyms."""
+        extra = (a for alts in self.alternatives.values() for a in alts)
+        return tuple(dict.fromkeys((*self.weights, *extra)))
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values()) + self.missing
+
+    def term_weights(self) -> dict[str, float]:
+        """Each searched term's weight (a synonym weighs `SYNONYM_WEIGHT` of its word)."""
+        out = dict(self.weights)
+        for term, alts in self.alternatives.items():
+            for alt in alts:
+                out.setdefault(alt, SYNONYM_WEIGHT * self.weights[term])
+        return out
+
+    def share(self, held: set[str] | frozenset[str]) -> float:
+        """The share of the question's weight a post holding the terms `held` matches."""
+        total = self.total
+        if total <= 0:
+            return 0.0
+        matched = 0.0
+        for term, weight in self.weights.items():
+            if term in held:
+                matched += weight
+            elif any(a in held for a in self.alternatives.get(term, ())):
+                matched += SYNONYM_WEIGHT * weight
+        return matched / total
+
+    def shares(
+        self, terms: tuple[str, ...], held: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float64]:
+        """`share` of each row of `held` (documents x `terms`, as `BM25Index.holds` gives)."""
+        column = {t: i for i, t in enumerate(terms)}
+        matched = np.zeros(held.shape[0], dtype=np.float64)
+        for term, weight in self.weights.items():
+            own = held[:, column[term]]
+            alts = [column[a] for a in self.alternatives.get(term, ())]
+            if alts:
+                other = held[:, alts].any(axis=1)
+                matched += np.where(own, weight, np.where(other, SYNONYM_WEIGHT * weight, 0.0))
+            else:
+                matched += own * weight
+        return matched / (self.total or 1.0)
+
+
+#: Words news questions and news copy use for the same thing ("Who was arrested?" — "three
+#: suspects were detained"). A post holding a synonym matches the word at SYNONYM_WEIGHT.
+SYNONYM_WEIGHT = 0.7
+SYNONYM_GROUPS = (
+    "kill killed killing dead die died dies death deaths fatalities toll",
+    "injure injured injuring wound wounded hurt injury injuries",
+    "arrest arrested arrests detain detained detention custody",
+    "uk britain british",
+    "us america american americans",
+    "weapon weapons arms munitions lethal",
+    "send sent sending provide provided providing supply supplied deliver delivered",
+    "agree agreed agrees consent consented accept accepted approve approved",
+    "worry worries worried concern concerns concerned fear fears",
+    "big large huge extensive sprawling massive vast",
+    "start started starts begin begins began launch launched",
+    "leave leaving withdraw withdrawing withdrawal exit exiting quit quitting",
+    "fire fired sack sacked dismiss dismissed dismissal oust ousted",
+    "bomb bombing blast explosion explosive explosives",
+    "talk talks negotiation negotiations discussion discussions dialogue",
+    "attack attacks attacked strike strikes shelling shelled",
+    "aid assistance",
+    "troops soldiers forces servicemen",
+    "children kids minors",
+    "rail railway railways railroad train",
+)
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for group in SYNONYM_GROUPS:
+        stems = {t for word in group.split() for t in analyse_word(word)}
+        for stem in stems:
+            table.setdefault(stem, set()).update(stems - {stem})
+    return {stem: frozenset(others) for stem, others in table.items()}
+
+
+def synonyms(term: str) -> frozenset[str]:
+    """Terms that stand for the same thing as `term` in news copy (see SYNONYM_GROUPS)."""
+    return _synonyms().get(term, frozenset())
+
+
+def idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+@lru_cache(maxsize=20_000)
+def specificity(word: str) -> float:
+    """How much a word names a subject, from 0.15 (everyday words) to 1 (rare words)."""
+    from wordfreq import zipf_frequency  # loads its table on first use (~0.3 s)
+
+    zipf = zipf_frequency(word, "en")
+    return min(1.0, max(UNKNOWN_MIN, (ZIPF_TOP - zipf) / ZIPF_SPAN))
+
+
+@lru_cache(maxsize=20_000)
+def is_unfamiliar(word: str) -> bool:
+    """Whether general English does not know the word: only such words are corrected
+    ("counteroffensiv", "Zelenskyy"), never a real word the coverage lacks ("Lakers")."""
+    from wordfreq import zipf_frequency
+
+    return bool(zipf_frequency(word, "en") < TYPO_ZIPF)
+
+
+def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
+    """Weights of a question's terms over `index`, correcting the words it does not hold."""
+    n = max(len(index), 1)
+    one_post = idf(n, 1)
+    weights: dict[str, float] = {}
+    missing = 0.0
+    corrections: dict[str, str] = {}
+    variants: set[str] = set()
+    alternatives: dict[str, tuple[str, ...]] = {}
+    subject: tuple[float, bool] = (0.0, False)  # (specificity, missing) of the most specific
+    for word in query.words:
+        general = specificity(word.raw.lower()) * (CAPITAL_FACTOR if word.capitalized else 1.0)
+        for term in word.terms:
+            if term in weights:
+                continue
+            df = index.document_frequency(term)
+            share = KNOWN_BASE + (1 - KNOWN_BASE) * min(1.0, general)
+            present = sorted(
+                (t for t in synonyms(term) if t not in weights and index.document_frequency(t)),
+                key=lambda t: -index.document_frequency(t),
+            )
+            if df > 0:
+                # "Lvova-Belova" yields three terms and "100000" two: one word, one weight
+                weights[term] = idf(n, df) * share / len(word.terms)
+                if present and len(word.terms) == 1:
+                    alternatives[term] = tuple(present)
+                subject = max(subject, (general, False))
+                continue
+            if present and len(word.terms) == 1:
+                # the coverage says it another way ("hurt" -> "injured"): the most used synonym
+                # stands for the word, and the rest of the word's weight counts as missing
+                first = present[0]
+                full = idf(n, index.document_frequency(first)) * share
+                weights[first] = SYNONYM_WEIGHT * full
+                missing += (1 - SYNONYM_WEIGHT) * full
+                if present[1:]:
+                    alternatives[first] = tuple(present[1:])
+                subject = max(subject, (general, False))
+                continue
+            fix = speller.correct(term) if is_unfamiliar(word.raw.lower()) else None
+            if fix is not None and fix.term not in weights:
+                weights[fix.term] = CORRECTION_WEIGHT * idf(n, index.document_frequency(fix.term))
+                corrections[word.raw] = fix.term
+                variants.add(fix.term)
+                # the rest of the word's weight counts as missing
+                missing += (1 - CORRECTION_WEIGHT) * weights[fix.term] / CORRECTION_WEIGHT
+                continue
+            missing += (
+                one_post * (UNKNOWN_BASE + (1 - UNKNOWN_BASE) * min(1.0, general)) / len(word.terms)
+            )
+            if word.raw[:1].isupper() or word.capitalized:  # a name: the question's subject
+                subject = max(subject, (general, True))
+    lacks = subject[1] and subject[0] >= SUBJECT_MIN
+    return Weighed(weights, missing, corrections, frozenset(variants), lacks, alternatives)

@@ -1,0 +1,131 @@
+"""The searcher's judgement on readers' questions, over the sample in a real database file."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.answers import Answers, ChatPrefs
+from retrieval.library import Library
+from retrieval.models import Coverage, Post, Timestamp, stable_id
+from retrieval.sources import Parsed
+
+UTC = ChatPrefs(ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is Tinder leaving Russia?",
+        "hey, is Tinder leaving Russia?",
+        "Please tell me whether Tinder is leaving Russia",
+    ],
+)
+def test_greetings_and_filler_do_not_hide_the_answer(library: Library, question: str) -> None:
+    hits = library.searcher.search(question, limit=3).hits
+    assert hits and hits[0].post.title.startswith("Owner of dating app Tinder")
+
+
+@pytest.mark.parametrize("message", ["hello", "thanks!", "hi there"])
+def test_a_greeting_gets_a_hello_with_examples_not_nothing(library: Library, message: str) -> None:
+    reply = Answers(library).ask(message, UTC)
+    assert reply.results == ()
+    assert reply.message and reply.message.startswith("Hello")
+    assert "Nothing in the coverage" not in reply.text
+
+
+@pytest.mark.parametrize("question", ["100000 casualties", "100k casualties"])
+def test_numbers_match_however_they_are_written(library: Library, question: str) -> None:
+    hits = library.searcher.search(question, limit=3).hits
+    assert hits and "100,000" in hits[0].post.text
+
+
+@pytest.mark.parametrize(
+    ("question", "shown"), [("counteroffensiv", "counteroffensive"), ("Bakhmout", "Bakhmut")]
+)
+def test_misspelt_words_are_corrected_and_the_reply_says_so(
+    library: Library, question: str, shown: str
+) -> None:
+    reply = Answers(library).ask(question, UTC)
+    assert reply.results
+    assert f"Showing results for “{shown}”" in reply.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When does the next iPhone launch?",
+        "How do I make pancakes?",
+        "What's the score in the Lakers game?",
+    ],
+)
+def test_off_topic_questions_draw_no_post(library: Library, question: str) -> None:
+    assert library.searcher.search(question, limit=3).hits == ()
+
+
+def test_a_photo_caption_is_searchable_and_quoted_as_a_caption(library: Library) -> None:
+    reply = Answers(library).ask("What are dragon's teeth for?", UTC)
+    assert reply.results and "hinder tanks" in reply.results[0].excerpt
+    assert "Photo caption" in reply.text
+    post = library.store.posts([reply.results[0].post_id])[reply.results[0].post_id]
+    assert not any("dragon" in paragraph for paragraph in post.body)
+
+
+def test_one_answer_never_quotes_the_same_sentence_twice(library: Library) -> None:
+    reply = Answers(library).ask("is match group pulling out of russia", UTC)
+    excerpts = [r.excerpt for r in reply.results]
+    assert len(excerpts) == len(set(excerpts))
+    assert all(len(e) <= 300 for e in excerpts)
+
+
+def test_match_gives_the_hit_search_shows(library: Library) -> None:
+    hit = library.searcher.search("Tinder leaving Russia", limit=1).hits[0]
+    same = library.searcher.match("Tinder leaving Russia", hit.post)
+    assert same is not None and same.excerpt.text == hit.excerpt.text
+    assert library.searcher.match("How do I make pancakes?", hit.post) is None
+
+
+def _protest_library(tmp_path: Path) -> Library:
+    """Two near-identical posts on one protest, a day apart (the older one stored first, so
+    BM25's tie goes to it), plus unrelated coverage."""
+    coverage = Coverage("protests", "Protest coverage", "Wire")
+    posts = [
+        Post(
+            stable_id("p", str(n)),
+            "protests",
+            title,
+            (body,),
+            Timestamp.of_date(date(2023, 5, day)),
+            "Wire",
+            position=n,
+        )
+        for n, (day, title, body) in enumerate(
+            [
+                (2, "Police make 90 arrests at Moscow protest", "Police made 90 arrests."),
+                (3, "Police make 378 arrests at Moscow protest", "Police made 378 arrests."),
+                (1, "Farmers' market opens in Kyiv", "The market opened on Monday."),
+                (1, "Election results in Turkey", "Counting went on late."),
+            ]
+        )
+    ]
+    library = Library(tmp_path / "protests.db")
+    library.ingest(Parsed(coverage=coverage, posts=posts))
+    return library
+
+
+def test_between_near_equal_hits_the_newer_post_comes_first(tmp_path: Path) -> None:
+    library = _protest_library(tmp_path)
+    hits = library.searcher.search("arrests at the Moscow protest", limit=3).hits
+    assert [h.post.title.split()[2] for h in hits] == ["378", "90"]
+    library.close()
+
+
+def test_a_synonym_in_the_post_answers_the_question(library: Library) -> None:
+    hits = library.searcher.search(
+        "Who was arrested over the death of the Melitopol police chief?", limit=1, distinct=True
+    ).hits
+    assert hits and hits[0].post.title.startswith("Russian-installed official hospitalized")
+    assert "detained" in " ".join(hits[0].post.body)
