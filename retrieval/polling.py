@@ -35,7 +35,7 @@ from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError
 from retrieval.sources.detect import Format
-from retrieval.sources.fetch import AddressRule, FetchResult, fetch
+from retrieval.sources.fetch import AddressRule, FetchResult, fetch, public_only
 from retrieval.storage.schema import migrate
 from retrieval.storage.store import ImportReport
 from retrieval.storage.transactions import write
@@ -77,6 +77,7 @@ class Source:
     consecutive_failures: int
     next_due: datetime
     last_report: str | None
+    from_chat: bool = False
 
     @property
     def every(self) -> str:
@@ -192,8 +193,12 @@ class Sources:
         *,
         fmt: str | None = None,
         now: datetime | None = None,
+        from_chat: bool = False,
     ) -> Source:
-        """Register a URL, due at once. Raises `SourceError` for bad input or a known URL."""
+        """Register a URL, due at once. Raises `SourceError` for bad input or a known URL.
+
+        `from_chat`: added by a chat user, not the operator: polled under `public_only`
+        (see `poll_due`)."""
         url = check_url(url)
         seconds = parse_interval(every)
         format_ = check_format(fmt)
@@ -202,8 +207,8 @@ class Sources:
             with write(self.db):
                 cursor = self.db.execute(
                     "INSERT INTO sources (url, format, every_seconds, added, "
-                    "consecutive_failures, next_due) VALUES (?, ?, ?, ?, 0, ?)",
-                    [url, format_, seconds, _iso(moment), _iso(moment)],
+                    "consecutive_failures, next_due, added_from_chat) VALUES (?, ?, ?, ?, 0, ?, ?)",
+                    [url, format_, seconds, _iso(moment), _iso(moment), int(from_chat)],
                 )
                 new_id = cursor.lastrowid
         except sqlite3.IntegrityError:  # the unique index on url: also safe between processes
@@ -417,8 +422,12 @@ async def poll_due(
     timeout: float = FETCH_TIMEOUT,
     fetcher: Fetcher = fetch,
     workers: int = POLL_WORKERS,
+    allow_private: bool = False,
 ) -> builtins.list[PollOutcome]:
     """Poll every source that is due: the one poll loop the bot and the terminal chat run.
+
+    A source added from a chat reaches only public addresses, on every redirect hop, unless
+    `allow_private` (LIVEBLOG_ALLOW_PRIVATE_SOURCES); the operator's own may reach any.
 
     Downloads run side by side in worker threads (at most `workers` at once); each is stored
     and recorded here, on the caller's thread, as soon as it arrives, so a source that hangs
@@ -431,7 +440,10 @@ async def poll_due(
 
     async def fetch_one(source: Source) -> Download:
         async with slots:
-            return await asyncio.to_thread(download, source, timeout=timeout, fetcher=fetcher)
+            rule = public_only if source.from_chat and not allow_private else None
+            return await asyncio.to_thread(
+                download, source, timeout=timeout, fetcher=fetcher, allow_address=rule
+            )
 
     outcomes = []
     for arriving in asyncio.as_completed([fetch_one(source) for source in due]):
@@ -498,4 +510,5 @@ def _source_from_row(row: dict[str, Any]) -> Source:
         consecutive_failures=int(row["consecutive_failures"] or 0),
         next_due=datetime.fromisoformat(row["next_due"]),
         last_report=row["last_report"],
+        from_chat=bool(row.get("added_from_chat")),
     )

@@ -38,7 +38,12 @@ class CommandCore:
     """Commands and questions → replies, for every surface, over one library."""
 
     def __init__(
-        self, library: Library, state: ChatState, *, directory: Directory | None = None
+        self,
+        library: Library,
+        state: ChatState,
+        *,
+        directory: Directory | None = None,
+        allow_private_sources: bool = False,
     ) -> None:
         self.library = library
         self.state = state
@@ -49,7 +54,12 @@ class CommandCore:
         self.digests = DigestService(library.store, self.subscriptions)
         self.follows = Follows(db)
         self.follow_commands = FollowCommands(library, self.follows)
-        self.sources = SourcesCommands(Sources(db), Channels(db), directory or NoDirectory())
+        self.sources = SourcesCommands(
+            Sources(db),
+            Channels(db),
+            directory or NoDirectory(),
+            allow_private=allow_private_sources,
+        )
         self._buttons: dict[int, tuple[Button, ...]] = {}  # each chat's last page buttons
 
     def prefs(self, chat: Chat) -> ChatPrefs:
@@ -265,7 +275,7 @@ class CommandCore:
     )
     async def sources_command(self, chat: Chat, args: str) -> Reply:
         """List, add or remove polled sources and channels."""
-        return await self.sources.run(args)
+        return await self.sources.run(args, from_chat=chat.surface == "telegram")
 
     @command("start", help="what coverage is loaded", menu="What coverage is loaded")
     async def start(self, chat: Chat, args: str) -> Reply:

@@ -29,7 +29,10 @@ class Freshness:
         follows: Follows,
         zone_of: Callable[[int], ZoneInfo],
         delivers_to: Callable[[int], bool],
+        *,
+        allow_private_sources: bool = False,
     ) -> None:
+        self.allow_private_sources = allow_private_sources
         self.library = library
         self.follows = follows
         self.zone_of = zone_of
@@ -42,7 +45,12 @@ class Freshness:
 
     async def poll(self, now: datetime | None = None) -> list[Alert]:
         """Poll the due sources (side by side); alerts for the posts they added."""
-        outcomes = await poll_due(self.library, self.sources, now or datetime.now(UTC))
+        outcomes = await poll_due(
+            self.library,
+            self.sources,
+            now or datetime.now(UTC),
+            allow_private=self.allow_private_sources,
+        )
         added = [post for outcome in outcomes for post in outcome.added_posts]
         if any(outcome.status == "changed" for outcome in outcomes):
             self.library.save_index()

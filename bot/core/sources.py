@@ -11,6 +11,7 @@ from bot.core.reply import Block, Reply, info, invalid
 from retrieval.channels import Channels
 from retrieval.polling import Sources
 from retrieval.sources import SourceError
+from retrieval.sources.fetch import check_destination, public_only
 
 SOURCES_USAGE = (
     "/sources — list; /sources add URL [5m] — poll a live blog or feed; "
@@ -21,13 +22,25 @@ SOURCES_USAGE = (
 class SourcesCommands:
     """List, add and remove polled sources and followed channels."""
 
-    def __init__(self, sources: Sources, channels: Channels, directory: Directory) -> None:
+    def __init__(
+        self,
+        sources: Sources,
+        channels: Channels,
+        directory: Directory,
+        *,
+        allow_private: bool = False,
+    ) -> None:
         self.sources = sources
         self.channels = channels
         self.directory = directory
+        self.allow_private = allow_private
 
-    async def run(self, args: str) -> Reply:
-        """/sources [add URL [every] | add @channel | remove ID]."""
+    async def run(self, args: str, *, from_chat: bool) -> Reply:
+        """/sources [add URL [every] | add @channel | remove ID].
+
+        `from_chat`: asked in a chat (Telegram), not by the operator at the terminal: the URL
+        must lead to a public address, now and at every poll, unless private sources are
+        allowed (LIVEBLOG_ALLOW_PRIVATE_SOURCES)."""
         words = args.split()
         try:
             if not words:
@@ -35,7 +48,11 @@ class SourcesCommands:
             if words[0] == "add" and len(words) == 2 and words[1].startswith("@"):
                 return await self._add_channel(words[1])
             if words[0] == "add" and len(words) in (2, 3):
-                source = self.sources.add(words[1], words[2] if len(words) == 3 else "5m")
+                guarded = from_chat and not self.allow_private
+                if guarded:
+                    check_destination(words[1], public_only)
+                every = words[2] if len(words) == 3 else "5m"
+                source = self.sources.add(words[1], every, from_chat=guarded)
                 return info(
                     f"Added source #{source.id}: {source.url}, polled every {source.every}."
                 )

@@ -259,11 +259,22 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
         .build()
     )
     state = ChatState(library.store.db, settings.timezone)
-    core = CommandCore(library, state, directory=TelegramDirectory(app.bot))
+    core = CommandCore(
+        library,
+        state,
+        directory=TelegramDirectory(app.bot),
+        allow_private_sources=settings.allow_private_sources,
+    )
     bot = TelegramBot(core, settings.admins)
     digests = DigestJobs(core.digests)
     fresh = FreshCoverage(
-        Freshness(library, core.follows, state.timezone, lambda chat: chat != TERMINAL_CHAT_ID),
+        Freshness(
+            library,
+            core.follows,
+            state.timezone,
+            lambda chat: chat != TERMINAL_CHAT_ID,
+            allow_private_sources=settings.allow_private_sources,
+        ),
         parse_channel_list(settings.channels),
     )
     private = filters.ChatType.PRIVATE

@@ -220,6 +220,13 @@ def post_captions(db: Database) -> None:
         db.execute("ALTER TABLE posts ADD COLUMN captions TEXT")
 
 
+def source_origin(db: Database) -> None:
+    """12: whether a polled source was added from a chat: only those are kept to public
+    addresses (an operator's own `liveblog-bot sources add` may read any)."""
+    if "added_from_chat" not in db.table("sources").columns_dict:
+        db.execute("ALTER TABLE sources ADD COLUMN added_from_chat INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     coverages_and_posts,
     generation_counter,
@@ -232,6 +239,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     post_aliases,
     coverage_identity,
     post_captions,
+    source_origin,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

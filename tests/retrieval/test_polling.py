@@ -452,3 +452,26 @@ def test_source_rows_read_back_as_the_dataclass(sources: Sources) -> None:
     assert sources.get(source.id) == source
     assert sources.get(99) is None
     assert sources.next_due() == T0
+
+
+def test_a_source_added_from_a_chat_never_reaches_an_internal_address(
+    httpserver: HTTPServer, library: Library, sources: Sources
+) -> None:
+    url = serve(httpserver, "/live", Page(fixture("liveblog_v1.html")))
+    from_chat = sources.add(url, now=T0, from_chat=True)  # 127.0.0.1: loopback
+    (outcome,) = asyncio.run(poll_due(library, sources, T0))
+    assert (outcome.source.id, outcome.status) == (from_chat.id, "failed")
+    assert requests_to(httpserver, "/live") == []  # never asked
+    assert "refused for sources added from a chat" in (outcome.source.last_error or "")
+
+
+def test_the_operators_sources_and_allowed_private_ones_are_read(
+    httpserver: HTTPServer, library: Library, sources: Sources
+) -> None:
+    url = serve(httpserver, "/live", Page(fixture("liveblog_v1.html")))
+    sources.add(url, now=T0, from_chat=True)
+    (allowed,) = asyncio.run(poll_due(library, sources, T0, allow_private=True))
+    assert allowed.status == "changed"
+    operator = sources.add(url + "?feed", now=T0)
+    (read,) = asyncio.run(poll_due(library, sources, T0))
+    assert (read.source.id, read.status) == (operator.id, "unchanged")

@@ -85,3 +85,16 @@ def test_a_page_far_past_the_last_answers_at_once(core: CommandCore) -> None:
     token = core._buttons[chat.id][0].cursor.split(":")[1]
     reply = core.press(chat, f"s:{token}:9999")
     assert reply.kind == "invalid" and "only 2 pages" in reply.text
+
+
+def test_a_source_added_from_telegram_must_be_public_the_operators_need_not(
+    core: CommandCore,
+) -> None:
+    operator_in_telegram = Chat(8, "telegram", user_id=8, is_bot_admin=True)
+    refused = say(core, operator_in_telegram, "/sources add http://127.0.0.1:9/feed.xml")
+    assert "loopback" in refused
+    assert core.sources.sources.list() == []
+    added = say(core, terminal_chat(), "/sources add http://127.0.0.1:9/feed.xml")
+    assert added.startswith("Added source #1")
+    (source,) = core.sources.sources.list()
+    assert not source.from_chat
