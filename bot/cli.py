@@ -97,10 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"liveblog-bot: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    from bot.logs import redact
+    from bot.operations import OperationError
     from bot.settings import ConfigError, load_settings
     from retrieval.sources import SourceError
     from retrieval.storage.store import StoreError
 
+    token: str | None = None
     try:
         settings = load_settings()
         from bot.logs import configure_logging
@@ -110,19 +113,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format, token)
         map_large_allocations()  # before the index: its freed arrays go back to the OS
         return _dispatch(args, settings)
-    except (UsageError, ConfigError, SourceError, StoreError) as exc:
-        print(f"liveblog-bot: {exc}", file=sys.stderr)
+    except (UsageError, ConfigError, SourceError, StoreError, OperationError) as exc:
+        print(f"liveblog-bot: {redact(str(exc), token)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, never a traceback
         log.debug("internal error", exc_info=True)
-        print(f"liveblog-bot: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        line = redact(f"internal error: {type(exc).__name__}: {exc}", token)
+        print(f"liveblog-bot: {line}", file=sys.stderr)
         return EXIT_INTERNAL
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    if command in ("run", "chat"):
+        _announce_mode(settings, chat_only=command == "chat")
     if command in ("backup", "check"):  # before Library(): they never create or index a database
         return _operate(command, args, settings)
     from zoneinfo import ZoneInfo
@@ -276,6 +282,23 @@ def ensure_sample(library: Library) -> None:
         log.info("imported the bundled sample coverage: %s", report.summary())
 
 
+def _announce_mode(settings: Settings, *, chat_only: bool) -> None:
+    """The first line of `run`: which mode, and for Telegram which bot (getMe answered).
+
+    A wrong token or an unreachable Bot API stops here with `check`'s one line (exit 2).
+    """
+    from bot.logs import announce
+    from bot.operations import telegram_username
+
+    if chat_only or settings.telegram_token is None:
+        why = "" if chat_only else ": no LIVEBLOG_TELEGRAM_TOKEN set — see README"
+        announce(f"terminal chat{why}", settings.log_format)
+        return
+    name = telegram_username(settings)
+    how = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "polling"
+    announce(f"Telegram bot @{name} ({how}, {settings.telegram_api_url})", settings.log_format)
+
+
 def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
     """`run`: the Telegram bot with a token, else the terminal chat (`chat`: always that);
     a database with no coverage gets the bundled sample first."""
@@ -288,7 +311,8 @@ def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
     if chat_only or settings.telegram_token is None:
         from bot.terminal.chat import chat
 
-        core = CommandCore(library, ChatState(library.store.db, settings.timezone))
+        state = ChatState(library.store.db, settings.timezone)
+        core = CommandCore(library, state, examples=tuple(settings.example_questions))
         chat(core)
         return EXIT_OK
     from bot.telegram.app import run_bot

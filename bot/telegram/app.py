@@ -8,6 +8,7 @@ this package only maps, renders, guards and delivers.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
@@ -18,9 +19,12 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    ChatMember,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     Update,
@@ -30,6 +34,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -39,7 +44,7 @@ from telegram.ext import (
 )
 
 from bot.core.chat import TERMINAL_CHAT_ID, Chat
-from bot.core.commands import Command, MenuScope, menu, on_surface
+from bot.core.commands import Command, MenuScope, find, menu, on_surface
 from bot.core.dispatch import CommandCore
 from bot.core.freshness import Freshness
 from bot.core.reply import Reply
@@ -49,9 +54,10 @@ from bot.telegram.chats import TelegramDirectory, chat_of
 from bot.telegram.concurrency import PerChatProcessor
 from bot.telegram.digests import DigestJobs
 from bot.telegram.guard import UpdateGuard
+from bot.telegram.polling import WatchedRequest, revoked_error
 from bot.telegram.ratelimit import PerChatRateLimiter
 from bot.telegram.render import render_messages
-from bot.telegram.send import NO_PREVIEW, with_retries
+from bot.telegram.send import NO_PREVIEW, send_reply, with_retries
 from bot.telegram.sources import FreshCoverage
 from retrieval.channels import parse_channel_list
 from retrieval.library import Library
@@ -59,6 +65,10 @@ from retrieval.library import Library
 log = logging.getLogger(__name__)
 
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again."
+NOTHING_INLINE = "Nothing matches — ask me in a chat"
+ANSWERS_KEPT = 2000  # questions whose answer an edit of the question may still replace
+JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}
+OUTSIDE = {ChatMember.LEFT, ChatMember.BANNED}
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 MENU_SCOPES: list[tuple[Any, MenuScope]] = [
@@ -75,6 +85,9 @@ class TelegramBot:
     def __init__(self, core: CommandCore, admins: Iterable[int]) -> None:
         self.core = core
         self.admins = frozenset(admins)
+        # (chat id, the user's message id) → the bot's first message answering it, so an
+        # edited question edits that answer instead of getting a second one.
+        self._answers: OrderedDict[tuple[int, int], Message] = OrderedDict()
 
     def command_handler(self, command: Command) -> Handler:
         """The handler of one table entry: build the chat, run the command, reply."""
@@ -95,7 +108,57 @@ class TelegramBot:
         if message is None or message.text is None or chat is None:
             return
         text = _strip_mention(message.text, context.bot.username)
-        await self.reply(update, await self.core.handle(chat, text))
+        reply = await self.core.handle(chat, text)
+        if reply.kind == "empty" and _small_talk_in_group(message, text, context.bot.username):
+            return  # "lol thanks" to the bot: no public "nothing matches"
+        sent = await self.reply(update, reply)
+        if sent:
+            self._answers[(message.chat_id, message.message_id)] = sent[0]
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+
+    async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited question: edit the answer it got, in place (nothing new is sent)."""
+        message = update.edited_message
+        if message is None or message.text is None or message.text.startswith("/"):
+            return
+        answer = self._answers.get((message.chat_id, message.message_id))
+        chat = await chat_of(update, context.bot, self.admins)
+        if answer is None or chat is None:
+            return
+        text = _strip_mention(message.text, context.bot.username)
+        reply = await self.core.handle(chat, text)
+        try:
+            await answer.edit_text(
+                render_messages(reply)[0],
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=_keyboard(reply),
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+    async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, photo, voice message…: one line on what the bot can do."""
+        chat = await chat_of(update, context.bot, self.admins)
+        if chat is not None:
+            await self.reply(update, self.core.media_hint(chat))
+
+    async def joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Added to a group: a short how-to, once."""
+        change = update.my_chat_member
+        if change is None or change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+            return
+        if change.old_chat_member.status not in OUTSIDE:
+            return
+        if change.new_chat_member.status not in JOINED:
+            return
+        chat = await chat_of(update, context.bot, self.admins)
+        if chat is None:
+            return
+        reply = self.core.welcome(chat)
+        await with_retries(lambda: send_reply(context.bot, change.chat.id, reply))
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command the table has not given Telegram: the core says what to do instead."""
@@ -111,6 +174,10 @@ class TelegramBot:
         query = update.callback_query
         chat = await chat_of(update, context.bot, self.admins)
         if query is None or chat is None:
+            return
+        typed = self.core.typed(query.data or "")
+        if typed is not None:  # an example question, "/unfollow 2": as if the user typed it
+            await self.press_typed(update, context, typed)
             return
         reply = self.core.press(chat, query.data or "")
         if reply.kind == "invalid":
@@ -130,6 +197,25 @@ class TelegramBot:
             if "not modified" not in str(exc).lower():
                 raise
 
+    async def press_typed(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
+    ) -> None:
+        """A button that types for the user: run it with the rights the command needs."""
+        query = update.callback_query
+        if query is None:
+            return
+        command = find(text[1:].split()[0].split("@", 1)[0]) if text.startswith("/") else None
+        chat = await chat_of(update, context.bot, self.admins, command)
+        if chat is None:
+            return
+        reply = await self.core.handle(chat, text)
+        if reply.kind == "invalid" and reply.message and len(reply.message) <= 200:
+            await query.answer(reply.message)
+            return
+        await query.answer()
+        if query.message is not None and isinstance(query.message, Message):
+            await self.send(query.message, reply, quote=False)
+
     async def inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Inline mode: hits (or the latest posts) as articles, 10 at a time."""
         inline_query = update.inline_query
@@ -142,8 +228,7 @@ class TelegramBot:
             InlineQueryResultArticle(
                 id=item.result.post_id,
                 title=item.result.title[:256],
-                description=f"{item.result.published_at} · {item.result.source} — "
-                f"{item.result.excerpt}"[:512],
+                description=item.description[:512],
                 url=item.result.url,
                 input_message_content=InputTextMessageContent(
                     render_messages(item.message)[0],
@@ -153,7 +238,16 @@ class TelegramBot:
             )
             for item in answer.items
         ]
-        await inline_query.answer(results, next_offset=answer.next_offset, cache_time=30)
+        button = None
+        if not results and not inline_query.offset:
+            button = InlineQueryResultsButton(NOTHING_INLINE, start_parameter="inline")
+        await inline_query.answer(
+            results,
+            next_offset=answer.next_offset,
+            cache_time=30,
+            is_personal=True,  # times are in the user's own /timezone
+            button=button,
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failing update and the exception; tell the user; keep running."""
@@ -165,35 +259,57 @@ class TelegramBot:
             except Exception:  # telling the user is best effort
                 log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
-    async def reply(self, update: Update, reply: Reply) -> None:
+    async def reply(self, update: Update, reply: Reply) -> list[Message]:
         """Send the reply as HTML messages under the user's message (buttons on the last)."""
         message = update.effective_message
         if message is None:
-            return
+            return []
+        return await self.send(message, reply, quote=message.chat.type != ChatType.PRIVATE)
+
+    async def send(self, message: Message, reply: Reply, *, quote: bool) -> list[Message]:
+        """The reply in `message`'s chat and forum topic; a question asked gets ForceReply."""
         chunks = render_messages(reply)
+        sent: list[Message] = []
         for n, chunk in enumerate(chunks):
-            markup = _keyboard(reply) if n == len(chunks) - 1 else None
+            markup: InlineKeyboardMarkup | ForceReply | None = None
+            if n == len(chunks) - 1:
+                markup = ForceReply(selective=True) if reply.asks else _keyboard(reply)
 
             def send(
-                chunk: str = chunk, markup: InlineKeyboardMarkup | None = markup
+                chunk: str = chunk, markup: InlineKeyboardMarkup | ForceReply | None = markup
             ) -> Awaitable[Any]:
                 return message.reply_text(
                     chunk,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=NO_PREVIEW,
                     reply_markup=markup,
-                    do_quote=message.chat.type != ChatType.PRIVATE,
+                    do_quote=quote,
                 )
 
-            await with_retries(send)
+            sent.append(await with_retries(send))
+        return sent
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons, a row per `Button.row` (◀ ▶ side by side, choices stacked)."""
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.cursor) for b in reply.buttons]]
-    )
+    rows: dict[int, list[InlineKeyboardButton]] = {}
+    for b in reply.buttons:
+        if b.switch_inline is not None:
+            button = InlineKeyboardButton(b.label, switch_inline_query=b.switch_inline)
+        else:
+            button = InlineKeyboardButton(b.label, callback_data=b.cursor)
+        rows.setdefault(b.row, []).append(button)
+    return InlineKeyboardMarkup([rows[row] for row in sorted(rows)])
+
+
+def _small_talk_in_group(message: Message, text: str, username: str | None) -> bool:
+    """A group reply to the bot that is no question ("lol thanks", "👍"): stays unanswered
+    when nothing matches. A mention or a question mark is a question; so is a private chat."""
+    if message.chat.type == ChatType.PRIVATE or "?" in text:
+        return False
+    return not (username and f"@{username.lower()}" in (message.text or "").lower())
 
 
 def _strip_mention(text: str, username: str | None) -> str:
@@ -232,7 +348,9 @@ async def register_menus(app: AnyApp, admins: Iterable[int]) -> None:
             log.info("no operator menu for %s yet: %s", admin, exc.message)
 
 
-def build_application(settings: Settings, library: Library) -> AnyApp:
+def build_application(
+    settings: Settings, library: Library, updates_request: WatchedRequest | None = None
+) -> AnyApp:
     """Assemble the Application: guard, handlers from the table, jobs, menus at start."""
     if settings.telegram_token is None:
         raise ConfigError("LIVEBLOG_TELEGRAM_TOKEN: required to run the Telegram bot")
@@ -243,23 +361,33 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
         me = await app.bot.get_me()
         addressed.username, addressed.bot_id = me.username, me.id
         await register_menus(app, settings.admins)
+        await app.bot.set_my_description(settings.telegram_description)
+        await app.bot.set_my_short_description(settings.telegram_short_description)
         digests.start(app)
         fresh.start(app)
         log.info("bot @%s ready", me.username)
 
     root = settings.telegram_api_url
+    updates_request = updates_request or WatchedRequest()
     app = (
         Application.builder()
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .get_updates_request(updates_request)
         .rate_limiter(PerChatRateLimiter())
         .concurrent_updates(PerChatProcessor())
         .post_init(post_init)
         .build()
     )
+    updates_request.on_revoked = app.stop_running
     state = ChatState(library.store.db, settings.timezone)
-    core = CommandCore(library, state, directory=TelegramDirectory(app.bot))
+    core = CommandCore(
+        library,
+        state,
+        directory=TelegramDirectory(app.bot),
+        examples=tuple(settings.example_questions),
+    )
     bot = TelegramBot(core, settings.admins)
     digests = DigestJobs(core.digests)
     fresh = FreshCoverage(
@@ -280,6 +408,24 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
     app.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & groups & addressed, bot.question)
     )
+    edits = filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(edits & (private | (groups & addressed)), bot.edited))
+    media = (
+        filters.Sticker.ALL
+        | filters.PHOTO
+        | filters.VOICE
+        | filters.AUDIO
+        | filters.VIDEO
+        | filters.VIDEO_NOTE
+        | filters.ANIMATION
+        | filters.Document.ALL
+    )
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & media & (private | (groups & addressed)), bot.media
+        )
+    )
+    app.add_handler(ChatMemberHandler(bot.joined, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.COMMAND & (private | (groups & addressed)), bot.unknown))
     app.add_error_handler(bot.on_error)
     return app
@@ -287,7 +433,8 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
 
 def run_bot(settings: Settings, library: Library) -> None:
     """Serve until SIGINT/SIGTERM: long polling, or a webhook when its URL is configured."""
-    app = build_application(settings, library)
+    updates_request = WatchedRequest()
+    app = build_application(settings, library, updates_request)
     if settings.telegram_webhook_url:
         if settings.telegram_webhook_secret is None:
             raise ConfigError("LIVEBLOG_TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
@@ -297,4 +444,6 @@ def run_bot(settings: Settings, library: Library) -> None:
         run_webhook(app, settings)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+        if updates_request.revoked:
+            raise revoked_error()
     log.info("stopped")

@@ -27,6 +27,7 @@ Layout (why it is fast and still exact):
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -641,6 +642,27 @@ class BM25Index:
         """How many documents hold `term` (the answer core weighs query words by it)."""
         tid = self._term_ids.get(term)
         return 0 if tid is None or tid >= len(self._df) else int(self._df[tid])
+
+    def terms_with_prefix(self, prefix: str, limit: int = 5) -> list[tuple[str, int]]:
+        """Index terms starting with `prefix`, most documents first, with their document
+        frequency: what inline mode completes a half-typed last word against. Read-only; the
+        sorted vocabulary is rebuilt only when new terms were added."""
+        if not prefix:
+            return []
+        cached: tuple[int, list[str]] | None = getattr(self, "_sorted_terms", None)
+        if cached is None or cached[0] != len(self._terms):
+            cached = (len(self._terms), sorted(self._terms))
+            self._sorted_terms = cached
+        vocabulary = cached[1]
+        found = []
+        at = bisect.bisect_left(vocabulary, prefix)
+        while at < len(vocabulary) and vocabulary[at].startswith(prefix):
+            df = self.document_frequency(vocabulary[at])
+            if df:
+                found.append((vocabulary[at], df))
+            at += 1
+        found.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found[:limit]
 
     def _idf_sum(self) -> float:
         """Sum over the vocabulary of rank-bm25's raw idf, computed per distinct df value."""
