@@ -404,10 +404,10 @@ def build_application(
     app.add_handler(MessageHandler(channel_posts, fresh.channel_post))
     app.add_handler(CallbackQueryHandler(bot.page))
     app.add_handler(InlineQueryHandler(bot.inline))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, bot.question))
-    app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & groups & addressed, bot.question)
-    )
+    # New messages only: an edited question edits its answer (`bot.edited`, below).
+    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(text & private, bot.question))
+    app.add_handler(MessageHandler(text & groups & addressed, bot.question))
     edits = filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND
     app.add_handler(MessageHandler(edits & (private | (groups & addressed)), bot.edited))
     media = (

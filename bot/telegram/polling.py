@@ -38,10 +38,10 @@ class WatchedRequest(HTTPXRequest):
         """One getUpdates call; a 401 flags the token as revoked and stops the bot."""
         code, payload = await super().do_request(url, method, *args, **kwargs)
         if code == HTTPStatus.UNAUTHORIZED and url.endswith("/getUpdates"):
-            if not self.revoked:
+            if not self.revoked:  # once: stopping again would cut the shutdown short
                 log.error("%s: the bot stops", REVOKED)
-            self.revoked = True
-            self.on_revoked()
+                self.revoked = True
+                self.on_revoked()
             return HTTPStatus.OK, _EMPTY_BATCH
         return code, payload
 

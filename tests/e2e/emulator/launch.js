@@ -416,8 +416,13 @@ test.post('/sendChannelPost', async (req, res) => {
 test.post('/revoke', (req, res) => {
   const p = params(req);
   if (!p.token) return fail(res, 400, 'token is required');
-  if (p.revoked === false || p.revoked === 'false') control.revokedTokens.delete(String(p.token));
-  else control.revokedTokens.add(String(p.token));
+  if (p.revoked === false || p.revoked === 'false') {
+    control.revokedTokens.delete(String(p.token));
+  } else {
+    control.revokedTokens.add(String(p.token));
+    // A getUpdates already waiting learns it at once, as the bot's next call would.
+    for (const w of [...waiters]) if (w.token === String(p.token)) w.unauthorized();
+  }
   return res.json({ ok: true, result: true });
 });
 
@@ -691,6 +696,7 @@ app.all('/bot:token/getUpdates', (req, res) => {
     send();
   };
   waiter.answer = () => finish(() => res.json({ ok: true, result: takeUpdates(token, offset, limit) }));
+  waiter.unauthorized = () => finish(() => fail(res, 401, 'Unauthorized'));
   waiter.supersede = () => finish(() => fail(res, 409, 'Conflict: terminated by other getUpdates '
     + 'request; make sure that only one bot instance is running'));
   waiter.timer = setTimeout(waiter.answer, timeout * 1000);
