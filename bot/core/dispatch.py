@@ -37,6 +37,7 @@ TYPED_PREFIX = "t:"
 """A button whose cursor is `t:` + text acts as if the user typed that text (an example
 question, "/unfollow 2"); Telegram's callback data holds 64 bytes."""
 CALLBACK_MAX = 64
+WAITING_MAX = 10_000  # users asked for a command's words and not answered yet
 COVERAGE_LANGUAGES = "English"
 """The language the index understands (English stopwords and stemming, `retrieval.text`)."""
 
@@ -96,11 +97,18 @@ class CommandCore:
             return invalid(f"Only this group's administrators can use /{cmd.name}.")
         if cmd.asks and not args.strip():
             self._waiting[(chat.id, chat.user_id)] = cmd.name
+            while len(self._waiting) > WAITING_MAX:  # the oldest unanswered questions go
+                del self._waiting[next(iter(self._waiting))]
             return Reply((Block.of(cmd.asks),), kind="info", asks=True)
         self._waiting.pop((chat.id, chat.user_id), None)
         handler = getattr(self, cmd.handler)
         reply: Reply = await handler(chat, args)
         return self._remember(chat, reply)
+
+    def waiting(self, chat: Chat) -> bool:
+        """Whether this user's next message answers a command's question ("What should I
+        search for?") rather than being a question of its own."""
+        return (chat.id, chat.user_id) in self._waiting
 
     def ask(self, chat: Chat, question: str) -> Reply:
         """A question in plain words; one in another script learns the coverage's language."""

@@ -108,8 +108,13 @@ class TelegramBot:
         if message is None or message.text is None or chat is None:
             return
         text = _strip_mention(message.text, context.bot.username)
+        answering = self.core.waiting(chat)  # the words a command asked for, not chatter
         reply = await self.core.handle(chat, text)
-        if reply.kind == "empty" and _small_talk_in_group(message, text, context.bot.username):
+        if (
+            reply.kind == "empty"
+            and not answering
+            and _small_talk_in_group(message, text, context.bot.username)
+        ):
             return  # "lol thanks" to the bot: no public "nothing matches"
         sent = await self.reply(update, reply)
         if sent:
@@ -420,11 +425,8 @@ def build_application(
         | filters.ANIMATION
         | filters.Document.ALL
     )
-    app.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & media & (private | (groups & addressed)), bot.media
-        )
-    )
+    # Private chats only: a sticker in a group, even one replying to the bot, is small talk.
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & media & private, bot.media))
     app.add_handler(ChatMemberHandler(bot.joined, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.COMMAND & (private | (groups & addressed)), bot.unknown))
     app.add_error_handler(bot.on_error)
