@@ -98,7 +98,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"liveblog-bot: {exc}", file=sys.stderr)
         return EXIT_INPUT
     from bot.logs import redact
-    from bot.operations import OperationError
     from bot.settings import ConfigError, load_settings
     from retrieval.sources import SourceError
     from retrieval.storage.store import StoreError
@@ -113,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format, token)
         map_large_allocations()  # before the index: its freed arrays go back to the OS
         return _dispatch(args, settings)
-    except (UsageError, ConfigError, SourceError, StoreError, OperationError) as exc:
+    except (UsageError, ConfigError, SourceError, StoreError) as exc:
         print(f"liveblog-bot: {redact(str(exc), token)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -288,13 +287,17 @@ def _announce_mode(settings: Settings, *, chat_only: bool) -> None:
     A wrong token or an unreachable Bot API stops here with `check`'s one line (exit 2).
     """
     from bot.logs import announce
-    from bot.operations import telegram_username
+    from bot.operations import OperationError, telegram_username
+    from bot.settings import ConfigError
 
     if chat_only or settings.telegram_token is None:
         why = "" if chat_only else ": no LIVEBLOG_TELEGRAM_TOKEN set — see README"
         announce(f"terminal chat{why}", settings.log_format)
         return
-    name = telegram_username(settings)
+    try:
+        name = telegram_username(settings)
+    except OperationError as exc:  # a wrong token, an unreachable Bot API: exit 2
+        raise ConfigError(str(exc)) from None
     how = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "polling"
     announce(f"Telegram bot @{name} ({how}, {settings.telegram_api_url})", settings.log_format)
 
