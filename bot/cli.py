@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # the heavy modules (pydantic, numba, the index) load after p
 
 log = logging.getLogger("liveblog_bot")
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+MAX_LIMIT = 100
 
 
 class UsageError(Exception):
@@ -46,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     search = commands.add_parser("search", help="ranked hits")
     search.add_argument("query", nargs="+")
-    search.add_argument("--limit", type=_positive, default=5)
+    search.add_argument(
+        "--limit", type=_limit, default=5, help=f"hits a page (at most {MAX_LIMIT})"
+    )
     search.add_argument("--page", type=_positive, default=1)
     search.add_argument("--json", action="store_true")
     latest = commands.add_parser("latest", help="the N newest posts")
@@ -84,6 +88,13 @@ def _version() -> str:
         return "unknown"
 
 
+def _limit(text: str) -> int:
+    count = _positive(text)
+    if count > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIMIT} hits a page, got {count}")
+    return count
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
@@ -115,13 +126,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, SourceError, StoreError) as exc:
         print(f"liveblog-bot: {redact(str(exc), token)}", file=sys.stderr)
         return EXIT_INPUT
+    except MemoryError:
+        print("liveblog-bot: that needs more memory than this machine has", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        problem = _database_problem(exc) if isinstance(exc, sqlite3.OperationalError) else None
+        if problem is not None:
+            print(f"liveblog-bot: {problem}", file=sys.stderr)
+            return EXIT_INPUT
         log.debug("internal error", exc_info=True)
         line = redact(f"internal error: {type(exc).__name__}: {exc}", token)
         print(f"liveblog-bot: {line}", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _database_problem(exc: sqlite3.OperationalError) -> str | None:
+    """The one line for a database the environment keeps us from using (exit 2), if it is one."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return "the database is read-only: check LIVEBLOG_DATABASE and its folder's permissions"
+    if "disk is full" in text or "disk i/o error" in text:
+        return f"the database could not be written ({exc}): free some disk space"
+    if "unable to open" in text:
+        return "the database cannot be opened: check LIVEBLOG_DATABASE and its folder"
+    return None
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from bot.settings import Settings
-from retrieval.storage.store import SCHEMA_VERSION
+from retrieval.storage.store import SCHEMA_VERSION, count_posts_in
 
 TELEGRAM_TIMEOUT = 10.0  # seconds for each Bot API call of `check`
 
@@ -65,7 +65,7 @@ def backup(database: Path, target: Path, *, force: bool = False) -> BackupResult
                     verdict = [row[0] for row in copy.execute("PRAGMA integrity_check")]
                     if verdict != ["ok"]:
                         raise OperationError(f"the copy failed integrity_check: {verdict[0]}")
-                    posts = _count_posts(copy)
+                    posts = count_posts_in(copy)
             except sqlite3.Error as exc:
                 raise OperationError(f"cannot back up {database} to {target}: {exc}") from None
             _fsync(partial)
@@ -98,13 +98,6 @@ def _open_readonly(database: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise OperationError(f"cannot read the database {database}: {exc}") from None
     return conn
-
-
-def _count_posts(conn: sqlite3.Connection) -> int:
-    try:
-        return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
-    except sqlite3.OperationalError:  # a database that never stored a post
-        return 0
 
 
 def _fsync(path: Path) -> None:
@@ -171,7 +164,7 @@ def _check_database(database: Path) -> Check:
     try:
         with closing(_open_readonly(database)) as conn:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            posts = _count_posts(conn)
+            posts = count_posts_in(conn)
     except OperationError as exc:
         return Check("database", False, str(exc))
     if version < SCHEMA_VERSION:

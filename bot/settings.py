@@ -144,3 +144,7 @@ def load_settings() -> Settings:
         field = str(error["loc"][0]) if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"LIVEBLOG_{field.upper()}: {message}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(".env: not UTF-8 text; write it as NAME=value lines") from None
+    except OSError as exc:
+        raise ConfigError(f".env: cannot be read ({exc.strerror or exc})") from None

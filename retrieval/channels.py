@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from retrieval.models import Coverage, Post, Timestamp, stable_id
 from retrieval.sources import Parsed, SourceError
+from retrieval.storage.schema import migrate
 from retrieval.text import sentences
 
 TITLE_MAX = 120
@@ -179,12 +180,7 @@ class Channels:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.conn:
-            db.table("channels").create(
-                {"chat_id": int, "title": str, "username": str, "added": str},
-                pk="chat_id",
-                if_not_exists=True,
-            )
+        migrate(db)  # the table is `retrieval.storage.schema`'s
 
     def add(
         self, chat_id: int, title: str, username: str | None, *, now: datetime | None = None

@@ -135,13 +135,7 @@ class DigestWindow:
         """Read the window: ids by a range over the ``sort_key`` index, then those posts."""
         since_key, day_key = _since_keys(since)
         now_key = _utc(now).strftime(_KEY_FORMAT)
-        rows = store.db.execute(
-            "SELECT post_id FROM posts WHERE sort_key >= ? AND sort_key <= ? "
-            "AND (sort_key >= ? OR instr(published, 'T') = 0) "
-            "ORDER BY sort_key DESC, coverage_id, position",
-            [day_key, now_key, since_key],
-        ).fetchall()
-        ids = [row[0] for row in rows]
+        ids = store.window_ids(day_key=day_key, since_key=since_key, now_key=now_key)
         found = store.posts(ids)
         entries = []
         for post_id in ids:
@@ -222,14 +216,7 @@ def _since_keys(since: datetime) -> tuple[str, str]:
 
 def _load_coverages(store: Store, ids: Iterable[str]) -> dict[str, Coverage]:
     wanted = sorted(ids)
-    found: dict[str, Coverage] = {}
-    if wanted:
-        marks = ",".join("?" * len(wanted))
-        for cid, title, source, url in store.db.execute(
-            f"SELECT coverage_id, title, source, url FROM coverages WHERE coverage_id IN ({marks})",
-            wanted,
-        ).fetchall():
-            found[cid] = Coverage(coverage_id=cid, title=title, source=source, url=url)
+    found = store.coverages_by_id(wanted)
     for cid in wanted:  # a post whose coverage row is missing still gets a heading
         found.setdefault(cid, Coverage(coverage_id=cid, title=cid, source=""))
     return found

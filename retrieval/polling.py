@@ -22,7 +22,7 @@ import builtins
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
@@ -36,7 +36,8 @@ from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError
 from retrieval.sources.detect import Format
 from retrieval.sources.fetch import FetchResult, fetch
-from retrieval.storage.store import ImportReport, Store
+from retrieval.storage.schema import migrate
+from retrieval.storage.store import ImportReport
 
 log = logging.getLogger(__name__)
 
@@ -181,29 +182,7 @@ class Sources:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.conn:
-            db.table("sources").create(
-                {
-                    "id": int,
-                    "url": str,
-                    "format": str,
-                    "every_seconds": int,
-                    "added": str,
-                    "etag": str,
-                    "last_modified": str,
-                    "last_success": str,
-                    "last_error": str,
-                    "consecutive_failures": int,
-                    "next_due": str,
-                    "last_report": str,
-                },
-                pk="id",
-                not_null={"url", "every_seconds", "added", "consecutive_failures", "next_due"},
-                defaults={"consecutive_failures": 0},
-                if_not_exists=True,
-            )
-            db.table("sources").create_index(["url"], unique=True, if_not_exists=True)
-            db.table("sources").create_index(["next_due"], if_not_exists=True)
+        migrate(db)  # the table is `retrieval.storage.schema`'s
 
     def add(
         self,
@@ -456,27 +435,15 @@ async def poll_due(
 def ingest_new_posts(library: Library, parsed: Sequence[Parsed]) -> Ingested:
     """`library.ingest_all`, also telling which changed posts were not stored before.
 
-    `ImportReport` counts added and updated posts but lists them together; alerts must go out
-    for new posts only, never for edits, so the ids already stored are looked up first.
+    `ImportReport` lists added and updated posts together; alerts must go out for new posts
+    only, never for edits, so only those its `added_ids` names are kept.
     """
-    stored = _stored_ids(library.store, (post.post_id for one in parsed for post in one.posts))
     report = library.ingest_all(builtins.list(parsed))
     added: dict[str, Post] = {}
     for post in report.changed_posts:
-        if post.post_id not in stored:
+        if post.post_id in report.added_ids:
             added[post.post_id] = post  # a post listed twice in one import counts once
     return Ingested(report, tuple(added.values()))
-
-
-def _stored_ids(store: Store, post_ids: Iterable[str]) -> set[str]:
-    ids = builtins.list(dict.fromkeys(post_ids))
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = store.db.execute(f"SELECT post_id FROM posts WHERE post_id IN ({marks})", chunk)
-        found.update(row[0] for row in rows.fetchall())
-    return found
 
 
 def _failed(sources: Sources, source: Source, now: datetime, error: str) -> PollOutcome:

@@ -157,7 +157,8 @@ class Answers:
             return nothing(query)
         pages = -(-result.total // page_size)
         if not result.hits:
-            return invalid(f"There are only {pages} pages of results for “{query}”.")
+            counted = "is only 1 page" if pages == 1 else f"are only {pages} pages"
+            return invalid(f"There {counted} of results for “{query}”.")
         first = (page - 1) * page_size + 1
         blocks = [
             Block.of(
@@ -167,16 +168,8 @@ class Answers:
         ]
         for number, hit in enumerate(result.hits, start=first):
             blocks.extend(hit_blocks(hit, prefs, number=number))
-        buttons: list[Button] = []
-        if pages > 1:
-            token = token or self.sessions.remember(query)
-            if page > 1:
-                buttons.append(Button("◀", f"{CURSOR_PREFIX}:{token}:{page - 1}"))
-            if page < pages:
-                buttons.append(Button("▶", f"{CURSOR_PREFIX}:{token}:{page + 1}"))
-        return Reply(
-            tuple(blocks), query=query, results=result_items(result.hits), buttons=tuple(buttons)
-        )
+        buttons = page_buttons(CURSOR_PREFIX, self.sessions, query, token, page, pages)
+        return Reply(tuple(blocks), query=query, results=result_items(result.hits), buttons=buttons)
 
     def latest_command(self, args: str, prefs: ChatPrefs) -> Reply:
         """/latest [N]: parse N, then the digest of the newest posts."""
@@ -265,6 +258,21 @@ def _surface(term: str) -> str | None:
         if tokenize(term + suffix) == [term]:
             return term + suffix
     return None
+
+
+def page_buttons(
+    prefix: str, sessions: SearchSessions, query: str, token: str | None, page: int, pages: int
+) -> tuple[Button, ...]:
+    """◀ ▶ for a paged list: cursors "prefix:token:page", the query kept behind the token."""
+    if pages <= 1:
+        return ()
+    token = token or sessions.remember(query)
+    buttons = []
+    if page > 1:
+        buttons.append(Button("◀", f"{prefix}:{token}:{page - 1}"))
+    if page < pages:
+        buttons.append(Button("▶", f"{prefix}:{token}:{page + 1}"))
+    return tuple(buttons)
 
 
 def gist(post: Post) -> str:

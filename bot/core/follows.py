@@ -28,6 +28,7 @@ from bot.core.reply import Block, Reply, Span, info, invalid
 from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.search import Hit
+from retrieval.storage.schema import migrate
 from retrieval.text import tokenize
 
 FOLLOW_LIMIT = 20
@@ -88,19 +89,7 @@ class Follows:
     def __init__(self, db: Database, limit: int = FOLLOW_LIMIT) -> None:
         self.db = db
         self.limit = limit
-        with db.conn:
-            db.table("follows").create(
-                {"chat_id": int, "query": str, "created": str, "thread_id": int},
-                pk=("chat_id", "query"),
-                if_not_exists=True,
-            )
-            if "thread_id" not in db.table("follows").columns_dict:  # made before topics
-                db.table("follows").add_column("thread_id", int)
-            db.table("alerts").create(
-                {"chat_id": int, "post_id": str, "sent": str},
-                pk=("chat_id", "post_id"),
-                if_not_exists=True,
-            )
+        migrate(db)  # the tables are `retrieval.storage.schema`'s
 
     def add(
         self,

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from retrieval.storage.schema import migrate
+
 SEARCH_TTL_SECONDS = 24 * 3600
 
 
@@ -21,13 +23,7 @@ class ChatState:
     def __init__(self, db: Database, default_timezone: str = "UTC") -> None:
         self.db = db
         self.default_timezone = default_timezone
-        with db.conn:
-            db.table("chat_prefs").create(
-                {"chat_id": int, "timezone": str}, pk="chat_id", if_not_exists=True
-            )
-            db.table("search_sessions").create(
-                {"token": str, "query": str, "created": float}, pk="token", if_not_exists=True
-            )
+        migrate(db)  # the tables are `retrieval.storage.schema`'s
 
     def timezone(self, chat_id: int) -> ZoneInfo:
         row = self.db.execute(

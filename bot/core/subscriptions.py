@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
+from retrieval.storage.schema import migrate
+
 DEFAULT_TIME = "08:00"
 CATCH_UP_LIMIT = timedelta(hours=12)
 MAX_LOOKBACK = timedelta(hours=26)
@@ -208,49 +210,7 @@ class Subscriptions:
     def __init__(self, db: Database, clock: Callable[[], datetime] = utc_now) -> None:
         self.db = db
         self.clock = clock
-        with db.conn:
-            db.table("digest_subscriptions").create(
-                {
-                    "chat_id": int,
-                    "chat_title": str,
-                    "local_time": str,
-                    "timezone": str,
-                    "active": int,
-                    "created": str,
-                    "updated": str,
-                    "deactivated_reason": str,
-                    "thread_id": int,
-                },
-                pk="chat_id",
-                if_not_exists=True,
-            )
-            _add_thread_column(db, "digest_subscriptions")
-            db.table("digest_deliveries").create(
-                {
-                    "chat_id": int,
-                    "local_date": str,
-                    "state": str,
-                    "since": str,
-                    "until": str,
-                    "post_ids": str,
-                    "claimed_at": str,
-                    "sent_at": str,
-                },
-                pk=("chat_id", "local_date"),
-                if_not_exists=True,
-            )
-            db.table("digest_sent_posts").create(
-                {"chat_id": int, "post_id": str, "sent_at": str},
-                pk=("chat_id", "post_id"),
-                if_not_exists=True,
-            )
-            db.table("digest_sent_posts").create_index(["chat_id", "sent_at"], if_not_exists=True)
-            # What /digest showed: kept apart, so an on-demand digest never uses up the daily one.
-            db.table("digest_on_demand_posts").create(
-                {"chat_id": int, "post_id": str, "sent_at": str},
-                pk=("chat_id", "post_id"),
-                if_not_exists=True,
-            )
+        migrate(db)  # the tables are `retrieval.storage.schema`'s
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -581,12 +541,6 @@ class Subscriptions:
             )
             for row in rows
         ]
-
-
-def _add_thread_column(db: Database, table: str) -> None:
-    """Databases made before forum topics were kept: add the `thread_id` column once."""
-    if "thread_id" not in db.table(table).columns_dict:
-        db.table(table).add_column("thread_id", int)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -11,8 +11,16 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from bot.core.answers import ChatPrefs, SearchSessions, check_query, gist, nothing, result_items
-from bot.core.reply import Block, Button, Reply, Span, invalid
+from bot.core.answers import (
+    ChatPrefs,
+    SearchSessions,
+    check_query,
+    gist,
+    nothing,
+    page_buttons,
+    result_items,
+)
+from bot.core.reply import Block, Reply, Span, invalid
 from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.search import Hit
@@ -61,15 +69,9 @@ class Timelines:
                 blocks.append(Block.of(Span(f"{local.day} {local:%B %Y}", "bold")))
                 day = local
             blocks.append(_line(hit.post, prefs))
-        buttons: list[Button] = []
-        if pages > 1:
-            token = token or self.sessions.remember(query)
-            if page > 1:
-                buttons.append(Button("◀", f"{CURSOR_PREFIX}:{token}:{page - 1}"))
-            if page < pages:
-                buttons.append(Button("▶", f"{CURSOR_PREFIX}:{token}:{page + 1}"))
+        buttons = page_buttons(CURSOR_PREFIX, self.sessions, query, token, page, pages)
         return Reply(
-            tuple(blocks), query=query, results=result_items(tuple(shown)), buttons=tuple(buttons)
+            tuple(blocks), query=query, results=result_items(tuple(shown)), buttons=buttons
         )
 
     def page(self, cursor: str, prefs: ChatPrefs) -> Reply:

@@ -1,37 +1,53 @@
 """Coverage storage: SQLite through sqlite-utils, one file, WAL mode.
 
 Posts are keyed by their stable id, so importing the same source twice changes nothing and
-an edited post replaces its old version. Every import runs in one transaction: bad input
-leaves what was stored before untouched.
+an edited post replaces its old version. A coverage is found by its identity (its canonical
+URL, `retrieval.storage.identity`), so a page or feed imported from a file, from its URL or
+polled as a source is one coverage and its posts are stored once, under the ids they were
+first stored with. Every import runs in one transaction: bad input leaves what was stored
+before untouched. The schema is `retrieval.storage.schema`'s; every SQL statement on the
+coverage tables is in this room.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
 from retrieval.models import Coverage, Post, Timestamp
+from retrieval.storage.errors import StoreError
+from retrieval.storage.identity import PostFace, coverage_identity, match_posts
+from retrieval.storage.records import coverage_from_row, coverage_record, post_from_row, post_record
+from retrieval.storage.schema import SCHEMA_VERSION, migrate, user_version
+from retrieval.storage.transactions import write
 
-SCHEMA_VERSION = 3
+__all__ = [
+    "SCHEMA_VERSION",
+    "CoverageInfo",
+    "ImportReport",
+    "Store",
+    "StoreError",
+    "count_posts_in",
+]
+
 #: Tokens of this many latest generations are kept (a poll that brings posts is one).
 KEPT_TOKENS = 100_000
 
 
-class StoreError(Exception):
-    """The database cannot be opened or used; the message says which file and why."""
-
-
 @dataclass
 class ImportReport:
-    """What one import changed, and which posts the index must (re)read."""
+    """What one import changed, and which posts the index must (re)read.
+
+    `changed_posts` are the added and updated posts as stored (under the ids the store keeps,
+    which may differ from the importer's when the coverage came another way in before);
+    `added_ids` says which of them are new to the store.
+    """
 
     added: int = 0
     updated: int = 0
@@ -39,6 +55,7 @@ class ImportReport:
     rejected: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     changed_posts: list[Post] = field(default_factory=list)
+    added_ids: set[str] = field(default_factory=set)
 
     def merge(self, other: ImportReport) -> None:
         """Add another report's counts and findings to this one (several files or chunks)."""
@@ -48,6 +65,7 @@ class ImportReport:
         self.rejected.extend(r for r in other.rejected if r not in self.rejected)
         self.notes.extend(n for n in other.notes if n not in self.notes)
         self.changed_posts.extend(other.changed_posts)
+        self.added_ids |= other.added_ids
 
     def summary(self) -> str:
         return (
@@ -76,88 +94,12 @@ class Store:
             conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
             self.db = Database(conn)
             self.db.enable_wal()
-            self._migrate()
+            migrate(self.db, path)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
 
     def close(self) -> None:
         self.db.conn.close()
-
-    def _migrate(self) -> None:
-        """Create the schema, or bring an older one up to date."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer liveblog-bot (schema {version})")
-        if version < 1:
-            with self.db.conn:
-                self.db.table("coverages").create(
-                    {
-                        "coverage_id": str,
-                        "title": str,
-                        "source": str,
-                        "url": str,
-                        "summary": str,
-                        "started": str,
-                        "imported_at": str,
-                    },
-                    pk="coverage_id",
-                    if_not_exists=True,
-                )
-                self.db.table("posts").create(
-                    {
-                        "post_id": str,
-                        "coverage_id": str,
-                        "title": str,
-                        "body": str,
-                        "published": str,
-                        "sort_key": str,
-                        "source": str,
-                        "authors": str,
-                        "url": str,
-                        "position": int,
-                        "updated": str,
-                        "content_hash": str,
-                        "ingested_at": str,
-                    },
-                    pk="post_id",
-                    foreign_keys=[("coverage_id", "coverages", "coverage_id")],
-                    if_not_exists=True,
-                )
-                self.db.table("posts").create_index(
-                    ["sort_key", "coverage_id", "position"], if_not_exists=True
-                )
-                self.db.execute("PRAGMA user_version = 1")
-        if version < 2:
-            with self.db.conn:
-                # A counter bumped by every write to posts, so a saved index can tell whether
-                # it still matches the store it was built from.
-                self.db.table("meta").create(
-                    {"key": str, "value": str}, pk="key", if_not_exists=True
-                )
-                self.db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0')"
-                )
-                self.db.execute("PRAGMA user_version = 2")
-        if version < 3:
-            with self.db.conn:
-                # Each post remembers the generation that last wrote it, and each generation
-                # gets a random token: a saved index stamped (generation, token) can be brought
-                # up to date by re-indexing only the posts written since, and only when the
-                # store still has that generation's token (not after a restore from a backup
-                # that went another way since).
-                if "generation" not in self.db.table("posts").columns_dict:
-                    self.db.execute(
-                        "ALTER TABLE posts ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"
-                    )
-                self.db.table("posts").create_index(["generation"], if_not_exists=True)
-                self.db.table("generations").create(
-                    {"generation": int, "token": str}, pk="generation", if_not_exists=True
-                )
-                self.db.execute(
-                    "INSERT OR IGNORE INTO generations (generation, token) VALUES (?, ?)",
-                    [self.generation(), secrets.token_hex(8)],
-                )
-                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def generation(self) -> int:
         """Changes with every write to the posts: a saved index built at another one is stale."""
@@ -173,38 +115,42 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        return user_version(self.db)
 
     # -- writing ------------------------------------------------------------------------
 
     def upsert(self, coverage: Coverage, posts: Iterable[Post]) -> ImportReport:
-        """Store a coverage and its posts in one transaction; count what changed."""
+        """Store a coverage and its posts in one transaction; count what changed.
+
+        The coverage is the stored one with the same identity when there is one; its posts
+        are then stored under the ids that coverage's posts already have.
+        """
         posts = list(posts)
         report = ImportReport()
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        ids = [p.post_id for p in posts]
-        known: dict[str, str] = {}
-        for chunk in _chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
-                f"SELECT post_id, content_hash FROM posts WHERE post_id IN ({marks})", chunk
-            ).fetchall():
-                known[row[0]] = row[1]
-        records = []
-        for post in posts:
-            digest = post.content_hash()
-            previous = known.get(post.post_id)
-            if previous == digest:
-                report.unchanged += 1
-                continue
-            if previous is None:
-                report.added += 1
-            else:
-                report.updated += 1
-            report.changed_posts.append(post)
-            records.append(_post_record(post, digest, now))
-        with self.db.conn:
-            self.db.table("coverages").upsert(_coverage_record(coverage, now), pk="coverage_id")
+        identity = coverage_identity(coverage.url, coverage.coverage_id)
+        with write(self.db):
+            row = self.db.execute(
+                "SELECT coverage_id FROM coverages WHERE identity = ?", [identity]
+            ).fetchone()
+            stored_id = str(row[0]) if row else coverage.coverage_id
+            known = self._hashes(p.post_id for p in posts)
+            posts = self._as_stored(posts, coverage.coverage_id, stored_id, known)
+            records = []
+            for post in posts:
+                digest = post.content_hash()
+                previous = known.get(post.post_id)
+                if previous == digest:
+                    report.unchanged += 1
+                    continue
+                if previous is None:
+                    report.added += 1
+                    report.added_ids.add(post.post_id)
+                else:
+                    report.updated += 1
+                report.changed_posts.append(post)
+                records.append(post_record(post, digest, now))
+            self._save_coverage(replace(coverage, coverage_id=stored_id), identity, now)
             if records:
                 generation = self.generation() + 1
                 self.db.execute(
@@ -222,6 +168,102 @@ class Store:
                 self.db.table("posts").upsert_all(records, pk="post_id")
         return report
 
+    def _hashes(self, post_ids: Iterable[str]) -> dict[str, str]:
+        """Content hashes of the stored posts among these ids."""
+        known: dict[str, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(post_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT post_id, content_hash FROM posts WHERE post_id IN ({marks})", chunk
+            ).fetchall():
+                known[row[0]] = row[1]
+        return known
+
+    def _as_stored(
+        self, posts: list[Post], incoming_id: str, stored_id: str, known: dict[str, str]
+    ) -> list[Post]:
+        """The posts under the ids the store keeps them by (``known`` gains their hashes).
+
+        A post id the store has is itself; an id recorded as an alias is the post it names;
+        when the coverage arrived under another id than it is stored by, the others are
+        matched to its stored posts by what a reader sees, and the match is remembered.
+        """
+        targets = self._aliases(p.post_id for p in posts if p.post_id not in known)
+        if stored_id != incoming_id:
+            claimed = set(known) | set(targets.values())
+            loose = [p for p in posts if p.post_id not in known and p.post_id not in targets]
+            stored, shared = self._candidates(stored_id, loose)
+            stored = [f for f in stored if f.post_id not in claimed]
+            if loose and stored:
+                found = match_posts([_face(p) for p in loose], stored, shared)
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO post_aliases (alias_id, post_id) VALUES (?, ?)",
+                    list(found.items()),
+                )
+                targets.update(found)
+        if targets:
+            known.update(self._hashes(targets.values()))
+        if not targets and stored_id == incoming_id:
+            return posts
+        return [
+            replace(
+                post,
+                post_id=targets.get(post.post_id, post.post_id),
+                coverage_id=stored_id if post.coverage_id == incoming_id else post.coverage_id,
+            )
+            for post in posts
+        ]
+
+    def _candidates(self, coverage_id: str, posts: list[Post]) -> tuple[list[PostFace], set[str]]:
+        """The stored posts of a coverage that share a time or a permalink with these, and
+        which of those permalinks more than one stored post has (both through indexes)."""
+        found: dict[str, PostFace] = {}
+        sort_keys = sorted({post.published.sort_key() for post in posts})
+        urls = sorted({post.url for post in posts if post.url})
+        for column, values in (("sort_key", sort_keys), ("url", urls)):
+            for chunk in _chunks(values, 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                    "SELECT post_id, url, title, published FROM posts "
+                    f"WHERE coverage_id = ? AND {column} IN ({marks})",
+                    [coverage_id, *chunk],
+                ).fetchall():
+                    found[row[0]] = PostFace(row[0], row[1], row[2] or "", row[3] or "")
+        shared: set[str] = set()
+        for chunk in _chunks(sorted({f.url for f in found.values() if f.url}), 500):
+            marks = ",".join("?" * len(chunk))
+            shared.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT url FROM posts WHERE coverage_id = ? AND url IN ({marks}) "
+                    "GROUP BY url HAVING count(*) > 1",
+                    [coverage_id, *chunk],
+                ).fetchall()
+            )
+        return list(found.values()), shared
+
+    def _aliases(self, post_ids: Iterable[str]) -> dict[str, str]:
+        """Alias id → stored post id, for the ids among these that are aliases."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(post_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for alias, post_id in self.db.execute(
+                f"SELECT alias_id, post_id FROM post_aliases WHERE alias_id IN ({marks})", chunk
+            ).fetchall():
+                found[alias] = post_id
+        return found
+
+    def _save_coverage(self, coverage: Coverage, identity: str, now: str) -> None:
+        """Insert or refresh a coverage row; a coverage seen without a URL keeps its URL."""
+        row = self.db.execute(
+            "SELECT url, identity FROM coverages WHERE coverage_id = ?", [coverage.coverage_id]
+        ).fetchone()
+        if row and coverage.url is None and row[0]:
+            coverage, identity = replace(coverage, url=row[0]), row[1] or identity
+        self.db.table("coverages").upsert(
+            coverage_record(coverage, identity, now), pk="coverage_id"
+        )
+
     # -- reading ------------------------------------------------------------------------
 
     def count_posts(self) -> int:
@@ -236,14 +278,18 @@ class Store:
         for chunk in _chunks(list(post_ids), 500):
             marks = ",".join("?" * len(chunk))
             for row in self.db.query(f"SELECT * FROM posts WHERE post_id IN ({marks})", chunk):
-                post = _post_from_row(row)
+                post = post_from_row(row)
                 found[post.post_id] = post
         return found
+
+    def known_ids(self, post_ids: Iterable[str]) -> set[str]:
+        """The ids among these that the store holds."""
+        return set(self._hashes(post_ids))
 
     def iter_posts(self) -> Iterator[Post]:
         """Every post, in a stable order (the order the index is built in)."""
         for row in self.db.query("SELECT * FROM posts ORDER BY rowid"):
-            yield _post_from_row(row)
+            yield post_from_row(row)
 
     def posts_since(self, generation: int) -> Iterator[Post]:
         """Posts written after ``generation``, in the order `iter_posts` gives them."""
@@ -251,7 +297,7 @@ class Store:
             "SELECT * FROM posts WHERE generation > ? ORDER BY rowid", [generation]
         )
         for row in rows:
-            yield _post_from_row(row)
+            yield post_from_row(row)
 
     def latest(self, limit: int, offset: int = 0) -> list[Post]:
         """Newest first: by publication time, then by place on the page (top is newest)."""
@@ -259,7 +305,32 @@ class Store:
             "SELECT * FROM posts ORDER BY sort_key DESC, coverage_id, position LIMIT ? OFFSET ?",
             [limit, offset],
         )
-        return [_post_from_row(row) for row in rows]
+        return [post_from_row(row) for row in rows]
+
+    def window_ids(self, *, day_key: str, since_key: str, now_key: str) -> list[str]:
+        """Ids of the posts a digest window holds, newest first, by a range over the sort key.
+
+        Timed posts count from ``since_key``; date-only posts (their sort key is the start of
+        their day) from ``day_key``, the start of ``since_key``'s day. Keys are `sort_key`s.
+        """
+        rows = self.db.execute(
+            "SELECT post_id FROM posts WHERE sort_key >= ? AND sort_key <= ? "
+            "AND (sort_key >= ? OR instr(published, 'T') = 0) "
+            "ORDER BY sort_key DESC, coverage_id, position",
+            [day_key, now_key, since_key],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def coverages_by_id(self, coverage_ids: Iterable[str]) -> dict[str, Coverage]:
+        """Coverages by id (missing ids are simply absent)."""
+        found: dict[str, Coverage] = {}
+        for chunk in _chunks(sorted(set(coverage_ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                f"SELECT * FROM coverages WHERE coverage_id IN ({marks})", chunk
+            ):
+                found[row["coverage_id"]] = coverage_from_row(row)
+        return found
 
     def coverages(self) -> list[CoverageInfo]:
         infos = []
@@ -276,7 +347,7 @@ class Store:
             ).fetchone()
             infos.append(
                 CoverageInfo(
-                    coverage=_coverage_from_row(row),
+                    coverage=coverage_from_row(row),
                     posts=int(count),
                     first=Timestamp.parse(first_last[0]) if first_last[0] else None,
                     last=Timestamp.parse(first_last[1]) if first_last[1] else None,
@@ -285,62 +356,18 @@ class Store:
         return infos
 
 
+def count_posts_in(conn: sqlite3.Connection) -> int:
+    """Posts in a database opened elsewhere (read-only, unmigrated: `check` and `backup`)."""
+    try:
+        return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+    except sqlite3.OperationalError:  # a database that never stored a post
+        return 0
+
+
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _post_record(post: Post, digest: str, now: str) -> dict[str, Any]:
-    return {
-        "post_id": post.post_id,
-        "coverage_id": post.coverage_id,
-        "title": post.title,
-        "body": json.dumps(list(post.body), ensure_ascii=False),
-        "published": post.published.isoformat(),
-        "sort_key": post.published.sort_key(),
-        "source": post.source,
-        "authors": json.dumps(list(post.authors), ensure_ascii=False),
-        "url": post.url,
-        "position": post.position,
-        "updated": post.updated.isoformat() if post.updated else None,
-        "content_hash": digest,
-        "ingested_at": now,
-    }
-
-
-def _post_from_row(row: dict[str, Any]) -> Post:
-    return Post(
-        post_id=row["post_id"],
-        coverage_id=row["coverage_id"],
-        title=row["title"],
-        body=tuple(json.loads(row["body"])),
-        published=Timestamp.parse(row["published"]),
-        source=row["source"],
-        authors=tuple(json.loads(row["authors"] or "[]")),
-        url=row["url"],
-        position=row["position"],
-        updated=Timestamp.parse(row["updated"]) if row["updated"] else None,
-    )
-
-
-def _coverage_record(coverage: Coverage, now: str) -> dict[str, Any]:
-    return {
-        "coverage_id": coverage.coverage_id,
-        "title": coverage.title,
-        "source": coverage.source,
-        "url": coverage.url,
-        "summary": json.dumps(list(coverage.summary), ensure_ascii=False),
-        "started": coverage.started.isoformat() if coverage.started else None,
-        "imported_at": now,
-    }
-
-
-def _coverage_from_row(row: dict[str, Any]) -> Coverage:
-    return Coverage(
-        coverage_id=row["coverage_id"],
-        title=row["title"],
-        source=row["source"],
-        url=row["url"],
-        summary=tuple(json.loads(row["summary"] or "[]")),
-        started=Timestamp.parse(row["started"]) if row["started"] else None,
-    )
+def _face(post: Post) -> PostFace:
+    return PostFace(post.post_id, post.url, post.title, post.published.isoformat())

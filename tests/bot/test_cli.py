@@ -200,3 +200,57 @@ def test_chat_pages_search_results_with_next_and_prev(loaded_db: Path) -> None:
     assert result.stdout.count("Results 1–5 of") == 2
     assert "Results 6–" in result.stdout
     assert "▶ /next" in result.stdout
+
+
+def test_timeline_prints_the_story_oldest_first_and_as_json(loaded_db: Path) -> None:
+    text = run("timeline", "counteroffensive", db=loaded_db)
+    assert text.returncode == 0
+    assert "Timeline of “counteroffensive”" in text.stdout and "2 May 2023" in text.stdout
+    data = json.loads(run("timeline", "counteroffensive", "--json", db=loaded_db).stdout)
+    assert data["query"] == "counteroffensive" and len(data["results"]) == 8
+    nothing = json.loads(run("timeline", "pancakes", "--json", db=loaded_db).stdout)
+    assert nothing["results"] == [] and nothing["message"].startswith("Nothing in the coverage")
+
+
+def test_version_and_help_answer_without_loading_the_index(tmp_path: Path) -> None:
+    version = run("--version", db=tmp_path / "unused.db")
+    assert version.returncode == 0 and version.stdout.startswith("liveblog-bot ")
+    help_text = run("--help", db=tmp_path / "unused.db")
+    assert help_text.returncode == 0 and "timeline" in help_text.stdout
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, bot.cli; print('numba' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("search", "tanks", "--page", "1000000000"), "only 1 page"),
+        (("search", "tanks", "--limit", "1000000000"), "at most 100 hits"),
+    ],
+)
+def test_absurd_pages_and_limits_are_refused_at_once(
+    loaded_db: Path, args: tuple[str, ...], expected: str
+) -> None:
+    result = run(*args, db=loaded_db)
+    assert result.returncode == 2
+    assert expected in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_env_file_that_is_not_text_is_one_line_and_exit_2(
+    tmp_path: Path, loaded_db: Path
+) -> None:
+    (tmp_path / ".env").write_bytes(b"\xff\xfe\x00LIVEBLOG_TIMEZONE=\x00garbage")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEBLOG_")}
+    full_env["LIVEBLOG_DATABASE"] = str(loaded_db)
+    result = subprocess.run(
+        [*CLI, "stats"], capture_output=True, text=True, env=full_env, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 2
+    assert_one_line_no_traceback(result)
+    assert ".env" in result.stderr

@@ -278,21 +278,24 @@ def test_post_ids_differ_between_updates(
 # --- fallback and refusals ----------------------------------------------------------------------
 
 
-def test_page_without_liveblog_jsonld_falls_back_to_its_main_text() -> None:
+def test_page_without_liveblog_is_one_article_post_with_its_whole_text() -> None:
     parsed = parse(fixture("liveblog_no_jsonld.html"), url="https://gazette.example/live/marathon")
     assert NO_JSONLD_NOTE in parsed.notes
-    assert [p.title for p in parsed.posts] == [
-        "Elite women's race under way",
-        "Road closures in the city centre",
-    ]
-    assert parsed.posts[0].body[1] == "The defending champion is in the leading group of eight."
+    [post] = parsed.posts
+    assert post.title == "Marathon day live"
+    assert post.published.isoformat() == "2024-04-21T07:00:00+01:00"
+    assert post.body[0] == "Elite women's race under way"
+    assert "The defending champion is in the leading group of eight." in post.body
+    assert post.body[-1].startswith("The bridge and the river road are closed until 4pm")
+    assert "Home" not in post.body and "© Riverside Gazette" not in post.body
+    assert post.url == "https://gazette.example/live/marathon"
     assert parsed.coverage.source == "Riverside Gazette"
 
 
 def test_page_with_no_jsonld_and_no_text_is_refused_in_one_line() -> None:
     with pytest.raises(SourceError) as error:
         parse("<html><head><title>x</title></head><body><div></div></body></html>")
-    assert "no LiveBlogPosting JSON-LD" in str(error.value)
+    assert "neither a live blog nor an article: no LiveBlogPosting" in str(error.value)
     assert "\n" not in str(error.value)
 
 
@@ -346,3 +349,14 @@ def test_update_with_a_plain_id_links_to_page_url_hash_id() -> None:
         "Token": "https://example.com/live?x=1#post-9",
         "Identifier": "https://example.com/live?x=1#77",
     }
+
+
+def test_an_article_without_any_publication_date_is_refused_with_that_reason() -> None:
+    text = "<p>" + "The council met on a wet evening and argued about the new bridge. " * 6 + "</p>"
+    html = page({"@type": "NewsArticle", "headline": "Council argues about the bridge"}, body=text)
+    with pytest.raises(SourceError) as error:
+        parse(html, url="https://example.com/news/bridge")
+    assert str(error.value) == (
+        "https://example.com/news/bridge is neither a live blog nor an article: no LiveBlogPosting;"
+        " an article without a publication date (no datePublished, article:published_time)"
+    )

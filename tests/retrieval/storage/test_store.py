@@ -76,10 +76,13 @@ def test_a_failed_import_leaves_stored_posts_untouched(library: Library, sample:
     library.store.db.execute(
         "CREATE TRIGGER refuse BEFORE UPDATE ON posts BEGIN SELECT RAISE(ABORT, 'no'); END"
     )
+    generation = library.store.generation()
     with pytest.raises(sqlite3.IntegrityError):
         library.ingest(Parsed(sample.coverage, [broken, *sample.posts[1:]]))
     stored = library.store.posts([sample.posts[0].post_id])[sample.posts[0].post_id]
     assert stored.body == sample.posts[0].body
+    assert library.store.generation() == generation  # the whole import rolled back
+    assert library.store.generation_token(generation + 1) is None
 
 
 def test_the_index_is_saved_beside_the_database_and_loaded_when_current(
@@ -169,7 +172,7 @@ def test_a_schema_2_database_is_migrated_and_its_index_rebuilt(
     db.commit()
     db.close()
     reopened = Library(db_path)
-    assert reopened.store.schema_version == 3
+    assert reopened.store.schema_version == store_module.SCHEMA_VERSION
     assert len(reopened.index) == 19
     assert reopened.searcher.search("Tinder", limit=1).hits[0].post.title.startswith("Owner")
     tinder = sample.posts[2]
