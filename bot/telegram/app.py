@@ -13,15 +13,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from telegram import (
-    BotCommand,
-    BotCommandScopeAllChatAdministrators,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
     ChatMember,
     ForceReply,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
@@ -30,7 +23,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -44,7 +37,7 @@ from telegram.ext import (
 )
 
 from bot.core.chat import TERMINAL_CHAT_ID, Chat
-from bot.core.commands import Command, MenuScope, find, menu, on_surface
+from bot.core.commands import Command, find, on_surface
 from bot.core.dispatch import CommandCore
 from bot.core.freshness import Freshness
 from bot.core.reply import Reply
@@ -54,6 +47,8 @@ from bot.telegram.chats import TelegramDirectory, chat_of
 from bot.telegram.concurrency import PerChatProcessor
 from bot.telegram.digests import DigestJobs
 from bot.telegram.guard import UpdateGuard
+from bot.telegram.menus import register_menus
+from bot.telegram.messages import AddressedToBot, keyboard, small_talk_in_group, strip_mention
 from bot.telegram.polling import WatchedRequest, revoked_error
 from bot.telegram.ratelimit import PerChatRateLimiter
 from bot.telegram.render import render_messages
@@ -71,12 +66,6 @@ JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}
 OUTSIDE = {ChatMember.LEFT, ChatMember.BANNED}
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-MENU_SCOPES: list[tuple[Any, MenuScope]] = [
-    (BotCommandScopeDefault(), "private"),
-    (BotCommandScopeAllPrivateChats(), "private"),
-    (BotCommandScopeAllGroupChats(), "groups"),
-    (BotCommandScopeAllChatAdministrators(), "group_admins"),
-]
 
 
 class TelegramBot:
@@ -107,13 +96,13 @@ class TelegramBot:
         chat = await chat_of(update, context.bot, self.admins)
         if message is None or message.text is None or chat is None:
             return
-        text = _strip_mention(message.text, context.bot.username)
+        text = strip_mention(message.text, context.bot.username)
         answering = self.core.waiting(chat)  # the words a command asked for, not chatter
         reply = await self.core.handle(chat, text)
         if (
             reply.kind == "empty"
             and not answering
-            and _small_talk_in_group(message, text, context.bot.username)
+            and small_talk_in_group(message, text, context.bot.username)
         ):
             return  # "lol thanks" to the bot: no public "nothing matches"
         sent = await self.reply(update, reply)
@@ -131,14 +120,14 @@ class TelegramBot:
         chat = await chat_of(update, context.bot, self.admins)
         if answer is None or chat is None:
             return
-        text = _strip_mention(message.text, context.bot.username)
+        text = strip_mention(message.text, context.bot.username)
         reply = await self.core.handle(chat, text)
         try:
             await answer.edit_text(
                 render_messages(reply)[0],
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
-                reply_markup=_keyboard(reply),
+                reply_markup=keyboard(reply),
             )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
@@ -196,7 +185,7 @@ class TelegramBot:
                 render_messages(reply)[0],
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
-                reply_markup=_keyboard(reply),
+                reply_markup=keyboard(reply),
             )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
@@ -278,7 +267,7 @@ class TelegramBot:
         for n, chunk in enumerate(chunks):
             markup: InlineKeyboardMarkup | ForceReply | None = None
             if n == len(chunks) - 1:
-                markup = ForceReply(selective=True) if reply.asks else _keyboard(reply)
+                markup = ForceReply(selective=True) if reply.asks else keyboard(reply)
 
             def send(
                 chunk: str = chunk, markup: InlineKeyboardMarkup | ForceReply | None = markup
@@ -295,64 +284,6 @@ class TelegramBot:
         return sent
 
 
-def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The reply's buttons, a row per `Button.row` (◀ ▶ side by side, choices stacked)."""
-    if not reply.buttons:
-        return None
-    rows: dict[int, list[InlineKeyboardButton]] = {}
-    for b in reply.buttons:
-        if b.switch_inline is not None:
-            button = InlineKeyboardButton(b.label, switch_inline_query=b.switch_inline)
-        else:
-            button = InlineKeyboardButton(b.label, callback_data=b.cursor)
-        rows.setdefault(b.row, []).append(button)
-    return InlineKeyboardMarkup([rows[row] for row in sorted(rows)])
-
-
-def _small_talk_in_group(message: Message, text: str, username: str | None) -> bool:
-    """A group reply to the bot that is no question ("lol thanks", "👍"): stays unanswered
-    when nothing matches. A mention or a question mark is a question; so is a private chat."""
-    if message.chat.type == ChatType.PRIVATE or "?" in text:
-        return False
-    return not (username and f"@{username.lower()}" in (message.text or "").lower())
-
-
-def _strip_mention(text: str, username: str | None) -> str:
-    if username:
-        text = text.replace(f"@{username}", " ").replace(f"@{username.lower()}", " ")
-    return " ".join(text.split())
-
-
-class _AddressedToBot(filters.MessageFilter):
-    """Group messages meant for the bot: they mention it, or reply to one of its messages."""
-
-    def __init__(self) -> None:
-        super().__init__(name="addressed_to_bot")
-        self.username: str | None = None
-        self.bot_id: int | None = None
-
-    def filter(self, message: Message) -> bool:
-        text = (message.text or "").lower()
-        if self.username and f"@{self.username.lower()}" in text:
-            return True
-        replied = message.reply_to_message
-        return bool(
-            replied and replied.from_user and self.bot_id and replied.from_user.id == self.bot_id
-        )
-
-
-async def register_menus(app: AnyApp, admins: Iterable[int]) -> None:
-    """Telegram's command menus, one per scope, from the command table."""
-    for scope, name in MENU_SCOPES:
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in menu(name)], scope=scope)
-    for admin in admins:
-        commands = [BotCommand(c, d) for c, d in menu("bot_admins")]
-        try:
-            await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
-        except TelegramError as exc:  # an operator who never opened a chat with the bot
-            log.info("no operator menu for %s yet: %s", admin, exc.message)
-
-
 def build_application(
     settings: Settings, library: Library, updates_request: WatchedRequest | None = None
 ) -> AnyApp:
@@ -360,7 +291,7 @@ def build_application(
     if settings.telegram_token is None:
         raise ConfigError("LIVEBLOG_TELEGRAM_TOKEN: required to run the Telegram bot")
     token = settings.telegram_token.get_secret_value()
-    addressed = _AddressedToBot()
+    addressed = AddressedToBot()
 
     async def post_init(app: AnyApp) -> None:
         me = await app.bot.get_me()
