@@ -108,10 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"liveblog-bot: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    from bot.logs import redact
     from bot.settings import ConfigError, load_settings
     from retrieval.sources import SourceError
     from retrieval.storage.store import StoreError
 
+    token: str | None = None
     try:
         settings = load_settings()
         from bot.logs import configure_logging
@@ -122,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         map_large_allocations()  # before the index: its freed arrays go back to the OS
         return _dispatch(args, settings)
     except (UsageError, ConfigError, SourceError, StoreError) as exc:
-        print(f"liveblog-bot: {exc}", file=sys.stderr)
+        print(f"liveblog-bot: {redact(str(exc), token)}", file=sys.stderr)
         return EXIT_INPUT
     except MemoryError:
         print("liveblog-bot: that needs more memory than this machine has", file=sys.stderr)
@@ -135,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"liveblog-bot: {problem}", file=sys.stderr)
             return EXIT_INPUT
         log.debug("internal error", exc_info=True)
-        print(f"liveblog-bot: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        line = redact(f"internal error: {type(exc).__name__}: {exc}", token)
+        print(f"liveblog-bot: {line}", file=sys.stderr)
         return EXIT_INTERNAL
 
 
@@ -153,6 +156,8 @@ def _database_problem(exc: sqlite3.OperationalError) -> str | None:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    if command in ("run", "chat"):
+        _announce_mode(settings, chat_only=command == "chat")
     if command in ("backup", "check"):  # before Library(): they never create or index a database
         return _operate(command, args, settings)
     from zoneinfo import ZoneInfo
@@ -306,6 +311,27 @@ def ensure_sample(library: Library) -> None:
         log.info("imported the bundled sample coverage: %s", report.summary())
 
 
+def _announce_mode(settings: Settings, *, chat_only: bool) -> None:
+    """The first line of `run`: which mode, and for Telegram which bot (getMe answered).
+
+    A wrong token or an unreachable Bot API stops here with `check`'s one line (exit 2).
+    """
+    from bot.logs import announce
+    from bot.operations import OperationError, telegram_username
+    from bot.settings import ConfigError
+
+    if chat_only or settings.telegram_token is None:
+        why = "" if chat_only else ": no LIVEBLOG_TELEGRAM_TOKEN set — see README"
+        announce(f"terminal chat{why}", settings.log_format)
+        return
+    try:
+        name = telegram_username(settings)
+    except OperationError as exc:  # a wrong token, an unreachable Bot API: exit 2
+        raise ConfigError(str(exc)) from None
+    how = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "polling"
+    announce(f"Telegram bot @{name} ({how}, {settings.telegram_api_url})", settings.log_format)
+
+
 def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
     """`run`: the Telegram bot with a token, else the terminal chat (`chat`: always that);
     a database with no coverage gets the bundled sample first."""
@@ -318,7 +344,8 @@ def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
     if chat_only or settings.telegram_token is None:
         from bot.terminal.chat import chat
 
-        core = CommandCore(library, ChatState(library.store.db, settings.timezone))
+        state = ChatState(library.store.db, settings.timezone)
+        core = CommandCore(library, state, examples=tuple(settings.example_questions))
         chat(core)
         return EXIT_OK
     from bot.telegram.app import run_bot

@@ -53,6 +53,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def announce(message: str, fmt: str) -> None:
+    """One line an operator always sees, whatever the log level: in text format the line
+    itself, in JSON format one object like the log lines (a log shipper reads it too)."""
+    if fmt == "json":
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "liveblog_bot",
+            "message": message,
+        }
+        line = json.dumps(entry, ensure_ascii=False)
+    else:
+        line = message
+    print(line, file=sys.stderr, flush=True)
+
+
+def redact(text: str, token: str | None) -> str:
+    """`text` with the token (and anything shaped like one) taken out."""
+    return RedactToken(token).redact(text)
+
+
 def configure_logging(level: str, fmt: str, token: str | None) -> None:
     """Send logs to stderr in the chosen format, with the token redacted everywhere."""
     handler = logging.StreamHandler(sys.stderr)

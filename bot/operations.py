@@ -260,8 +260,40 @@ def _check_get_me(call: BotApiCall) -> Check:
     try:
         me = call("getMe")
     except OperationError as exc:
-        return Check("telegram", False, str(exc))
+        return Check("telegram", False, f"{exc}{what_to_do(str(exc))}")
     return Check("telegram", True, f"@{me.get('username', '?')} answers getMe with this token")
+
+
+def what_to_do(problem: str) -> str:
+    """The advice that goes with a failed Bot API call (the same for `check` and `run`)."""
+    if "HTTP 401" in problem or "HTTP 404" in problem:
+        return (
+            " — the token is wrong or was revoked: get the current one from @BotFather "
+            "(/token) and set LIVEBLOG_TELEGRAM_TOKEN"
+        )
+    if "cannot reach" in problem:
+        return " — check LIVEBLOG_TELEGRAM_API_URL and this machine's network, then start again"
+    return ""
+
+
+def telegram_username(settings: Settings, *, client: httpx.Client | None = None) -> str:
+    """The bot's @username from getMe, before `run` starts the bot.
+
+    Raises `OperationError` with `check`'s one line (token taken out) and what to do, so a wrong
+    token or an unreachable Bot API ends the start in one line instead of a traceback.
+    """
+    if settings.telegram_token is None:
+        raise OperationError("LIVEBLOG_TELEGRAM_TOKEN is not set")
+    token = settings.telegram_token.get_secret_value()
+    http = client or httpx.Client(timeout=TELEGRAM_TIMEOUT)
+    try:
+        check = _check_get_me(_bot_api(http, f"{settings.telegram_api_url}/bot{token}", token))
+    finally:
+        if client is None:
+            http.close()
+    if not check.ok:
+        raise OperationError(f"telegram: {check.detail}")
+    return check.detail.split()[0].lstrip("@")
 
 
 def _check_webhook(call: BotApiCall, configured: str | None) -> Check:

@@ -38,6 +38,27 @@ class Settings(BaseSettings):
     max_source_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1, description="largest file or download an import reads"
     )
+    telegram_description: str = Field(
+        default=(
+            "I answer questions about live news coverage with quotes from it — each with its "
+            "time, outlet and link — and say so when nothing matches. Ask in plain words, "
+            "follow a topic, or get a daily digest."
+        ),
+        max_length=512,
+        description="what Telegram shows before a user presses Start (setMyDescription)",
+    )
+    telegram_short_description: str = Field(
+        default="Answers about live news coverage, with quotes and sources.",
+        max_length=120,
+        description="the bot's profile line and share text (setMyShortDescription)",
+    )
+    example_questions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "What did NATO say about fighting vehicles?",
+            "What happened in Bakhmut?",
+        ],
+        description="the two example questions /start offers as buttons ('|'-separated)",
+    )
 
     @field_validator(
         "telegram_token", "telegram_webhook_secret", "telegram_webhook_url", mode="before"
@@ -100,6 +121,16 @@ class Settings(BaseSettings):
             if not all(p.lstrip("-").isdigit() for p in parts):
                 raise ValueError("must be comma-separated numeric Telegram user ids")
             return [int(p) for p in parts]
+        return value
+
+    @field_validator("example_questions", mode="before")
+    @classmethod
+    def _bar_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            questions = [q.strip() for q in value.split("|") if q.strip()]
+            if any(len(q.encode()) > 62 for q in questions):
+                raise ValueError("each question must fit 62 bytes (a Telegram button's data)")
+            return questions
         return value
 
     @field_validator("log_level", mode="before")

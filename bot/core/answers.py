@@ -18,12 +18,14 @@ from bot.core.reply import Block, Button, Reply, ResultItem, Span, invalid
 from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.search import CANDIDATES, Hit
-from retrieval.text import sentences
+from retrieval.text import sentences, tokenize
 
 ASK_HITS = 3
 SEARCH_PAGE = 5
 INLINE_PAGE = 10
 INLINE_MAX_OFFSET = 200
+COMPLETE_MIN = 3  # letters of a half-typed last word before inline mode completes it
+_SUFFIXES = ("", "e", "s", "y", "es", "ed", "al", "ing", "ion", "ive")
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
 QUESTION_MAX = 1000
@@ -48,6 +50,7 @@ class InlineItem:
 
     result: ResultItem
     message: Reply
+    description: str = ""  # "2 May 2023 · CNN — excerpt", the time in the user's timezone
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,7 @@ class Answers:
         if start >= INLINE_MAX_OFFSET or len(query) > QUESTION_MAX:
             return InlineAnswer((), "")
         if query.strip():
+            query = self.complete(query)
             result = self.library.searcher.search(query, limit=INLINE_PAGE, offset=start)
             pairs = [(hit.post, hit.excerpt.text, hit_blocks(hit, prefs)) for hit in result.hits]
             total = result.total
@@ -224,11 +228,47 @@ class Answers:
             pairs = [(post, gist(post), _post_blocks(post, gist(post), prefs)) for post in posts]
             total = start + len(posts) + (1 if len(posts) == INLINE_PAGE else 0)
         items = tuple(
-            InlineItem(_item(post, text, None), Reply(tuple(blocks)))
+            InlineItem(
+                _item(post, text, None),
+                Reply(tuple(blocks)),
+                f"{show_time(post.published, prefs.timezone)} · {post.source} — {text}",
+            )
             for post, text, blocks in pairs
         )
         more = start + len(items) < min(total, INLINE_MAX_OFFSET) and len(items) == INLINE_PAGE
         return InlineAnswer(items, str(start + len(items)) if more else "")
+
+    def complete(self, query: str) -> str:
+        """The query with its half-typed last word completed from the index vocabulary
+        ("counteroff" → "counteroffensive"), so results stay steady while the user types.
+
+        A finished word (followed by a space, or one the coverage uses) is left as it is."""
+        if query[-1:].isspace():
+            return query
+        head, _, last = query.rpartition(" ")
+        terms = tokenize(last)
+        if len(last) < COMPLETE_MIN or len(terms) != 1:
+            return query
+        index = self.library.index
+        if index.document_frequency(terms[0]):
+            return query
+        raw = last.lower()
+        # A stem can be shorter than the word typed so far ("invasi…" is indexed as "invas").
+        prefixes = (terms[0], raw, raw[:-1], raw[:-2])
+        for prefix in dict.fromkeys(p for p in prefixes if len(p) >= COMPLETE_MIN):
+            for term, _ in index.terms_with_prefix(prefix):
+                word = _surface(term)
+                if word:
+                    return f"{head} {word}".strip()
+        return query
+
+
+def _surface(term: str) -> str | None:
+    """A word that tokenizes to the index term `term` (a stem is not always its own stem)."""
+    for suffix in _SUFFIXES:
+        if tokenize(term + suffix) == [term]:
+            return term + suffix
+    return None
 
 
 def page_buttons(

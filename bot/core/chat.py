@@ -36,6 +36,7 @@ class Chat:
     is_bot_admin: bool = False
     title: str = ""
     bot_username: str | None = None
+    thread_id: int | None = None  # the forum topic it was written in (None: the chat itself)
 
     @property
     def is_group(self) -> bool:

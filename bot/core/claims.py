@@ -8,7 +8,7 @@ is gone, or the group moved. The rule of which failure means which lives with th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.core.digests import DigestService, Outgoing
@@ -23,6 +23,10 @@ class Claim(Protocol):
     @property
     def chat_id(self) -> int:
         """Where it goes (changes when the group moves)."""
+
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic it goes to (None: the chat itself, or General)."""
 
     @property
     def reply(self) -> Reply:
@@ -45,6 +49,9 @@ class Claim(Protocol):
     def moved(self, new_chat_id: int) -> None:
         """The group became a supergroup: records and the message follow it."""
 
+    def thread_gone(self) -> None:
+        """The forum topic was deleted: this message and later ones go to General."""
+
 
 @dataclass
 class DigestClaim:
@@ -58,6 +65,10 @@ class DigestClaim:
     @property
     def chat_id(self) -> int:
         return self.out.chat_id
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.out.thread_id
 
     @property
     def reply(self) -> Reply:
@@ -77,6 +88,10 @@ class DigestClaim:
     def moved(self, new_chat_id: int) -> None:
         self.out = self.service.moved(self.out, new_chat_id)
 
+    def thread_gone(self) -> None:
+        self.subscriptions.clear_thread(self.out.chat_id)
+        self.out = replace(self.out, thread_id=None)
+
 
 @dataclass
 class AlertClaim:
@@ -86,9 +101,11 @@ class AlertClaim:
     follows: Follows
     chat_id: int = 0
     what: str = "alert"
+    thread_id: int | None = None
 
     def __post_init__(self) -> None:
         self.chat_id = self.alert.chat_id
+        self.thread_id = self.alert.thread_id
 
     @property
     def reply(self) -> Reply:
@@ -107,3 +124,8 @@ class AlertClaim:
     def moved(self, new_chat_id: int) -> None:
         self.follows.move_chat(self.chat_id, new_chat_id)
         self.chat_id = new_chat_id
+
+    def thread_gone(self) -> None:
+        if self.thread_id is not None:
+            self.follows.clear_thread(self.chat_id, self.thread_id)
+        self.thread_id = None

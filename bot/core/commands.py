@@ -35,6 +35,9 @@ class Command:
     guarded: bool
     elsewhere: str
     handler: str
+    asks: str = ""
+    """Sent without its argument (a tap in the menu), the command asks this and takes the
+    user's next message as the argument."""
 
     def usage(self, chat: Chat | None = None) -> str:
         """ "/search WORDS", or "/search@Bot WORDS" in a group, where Telegram needs the name."""
@@ -65,6 +68,7 @@ def command(
     surfaces: tuple[Surface, ...] = SURFACES,
     guarded: bool = True,
     elsewhere: str = "",
+    asks: str = "",
 ) -> Callable[[_Handler], _Handler]:
     """Declare the decorated method as the handler of /`name` (once: a second is an error)."""
 
@@ -81,6 +85,7 @@ def command(
             guarded=guarded,
             elsewhere=elsewhere,
             handler=handler.__name__,
+            asks=asks,
         )
         return handler
 
@@ -129,7 +134,8 @@ def help_lines(chat: Chat) -> list[str]:
         lines.append(f"{cmd.usage(chat)} — {cmd.help}{note}")
     if chat.surface == "telegram" and chat.bot_username:
         lines.append(
-            f"In any chat: type @{chat.bot_username} and a few words to share a matching post."
+            f"Inline mode, in any chat: type @{chat.bot_username} and a few words, then pick a "
+            "post to share it there (times in your /timezone)."
         )
     return lines
 

@@ -187,6 +187,7 @@ class Outgoing:
     reply: Reply
     post_ids: tuple[str, ...]
     local_date: date | None = None
+    thread_id: int | None = None  # the forum topic the chat subscribed in
 
 
 class DigestService:
@@ -270,24 +271,29 @@ class DigestService:
             state = "sending" if reply is not None else "empty"
             pending.append((Run(sub.chat_id, day, state, ids, selection.since, now), reply))
             if len(pending) >= CLAIM_CHUNK:
-                yield from self._claimed(pending)
+                yield from self._claimed(pending, subs)
                 pending = []
-        yield from self._claimed(pending)
+        yield from self._claimed(pending, subs)
         if len(runs) > CLAIM_CHUNK:
             self.subscriptions.prune()
 
-    def _claimed(self, pending: list[tuple[Run, Reply | None]]) -> Iterator[Outgoing]:
+    def _claimed(
+        self, pending: list[tuple[Run, Reply | None]], subs: dict[int, Subscription]
+    ) -> Iterator[Outgoing]:
         """Claim a chunk of runs in one transaction; the digests that are ours to send."""
         taken = self.subscriptions.claim_many([run for run, _ in pending])
         for (run, reply), ours in zip(pending, taken, strict=True):
             if ours and reply is not None:
-                yield Outgoing(run.chat_id, reply, run.post_ids, run.local_date)
+                thread = subs[run.chat_id].thread_id if run.chat_id in subs else None
+                yield Outgoing(run.chat_id, reply, run.post_ids, run.local_date, thread)
 
     def on_demand(self, chat_id: int, zone: ZoneInfo, *, now: datetime | None = None) -> Outgoing:
         """/digest: what is new since this chat's last digest (or the last 24 hours), unsent."""
         now = now or self.subscriptions.clock()
         since = digest_since(self.subscriptions.get(chat_id), now)
-        exclude = self.subscriptions.sent_post_ids(chat_id, since=since)
+        exclude = self.subscriptions.sent_post_ids(
+            chat_id, since=since
+        ) | self.subscriptions.on_demand_post_ids(chat_id, since=since)
         selection = select_digest(self.store, since=since, now=now, exclude=exclude)
         reply = DigestRenderer().render(selection, zone, scheduled=False)
         assert reply is not None  # on demand, "nothing new" is a reply too
@@ -296,7 +302,7 @@ class DigestService:
     def sent(self, out: Outgoing, *, at: datetime | None = None) -> None:
         """Telegram accepted the message: confirm the claim, or remember a /digest's posts."""
         if out.local_date is None:
-            self.subscriptions.record_sent(out.chat_id, out.post_ids, at=at)
+            self.subscriptions.record_on_demand(out.chat_id, out.post_ids, at=at)
             return
         # Within a batch, confirmations are written a chunk at a time: until then the claim
         # already counts the digest as delivered, so a crash loses only the "sent" time.
@@ -344,6 +350,7 @@ def subscribe_command(
     prefs: ChatPrefs,
     *,
     now: datetime | None = None,
+    thread_id: int | None = None,
 ) -> Reply:
     """/subscribe [HH:MM] [Area/City]: start or change the chat's daily digest."""
     words = args.split()
@@ -355,7 +362,7 @@ def subscribe_command(
         local_time = parse_local_time(times[0]) if times else DEFAULT_TIME
         zone = zones[0] if zones else prefs.timezone.key
         before = subscriptions.get(chat_id)
-        sub = subscriptions.subscribe(chat_id, chat_title, local_time, zone)
+        sub = subscriptions.subscribe(chat_id, chat_title, local_time, zone, thread_id=thread_id)
     except SubscriptionError as exc:
         return invalid(f"{exc} {SUBSCRIBE_USAGE}")
     run = next_run(sub, now or subscriptions.clock())

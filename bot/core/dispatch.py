@@ -8,6 +8,7 @@ chat and the command's argument text, declared with `@command` (see `bot.core.co
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -32,6 +33,13 @@ from retrieval.library import Library
 from retrieval.polling import Sources
 
 NEXT, PREVIOUS = "▶", "◀"
+TYPED_PREFIX = "t:"
+"""A button whose cursor is `t:` + text acts as if the user typed that text (an example
+question, "/unfollow 2"); Telegram's callback data holds 64 bytes."""
+CALLBACK_MAX = 64
+WAITING_MAX = 10_000  # users asked for a command's words and not answered yet
+COVERAGE_LANGUAGES = "English"
+"""The language the index understands (English stopwords and stemming, `retrieval.text`)."""
 
 
 class CommandCore:
@@ -44,9 +52,12 @@ class CommandCore:
         *,
         directory: Directory | None = None,
         allow_private_sources: bool = False,
+        examples: tuple[str, ...] = (),
     ) -> None:
         self.library = library
         self.state = state
+        self.examples = examples
+        self._waiting: dict[tuple[int, int | None], str] = {}  # (chat, user) → command asked
         db = library.store.db
         self.answers = Answers(library, state)
         self.timelines = Timelines(library, state)
@@ -70,8 +81,11 @@ class CommandCore:
     async def handle(self, chat: Chat, text: str) -> Reply:
         """One message: a /command with its arguments, or a question in plain words."""
         stripped = text.strip()
+        waiting = self._waiting.pop((chat.id, chat.user_id), None)
         if not stripped.startswith("/"):
-            return self._remember(chat, self.answers.ask(stripped, self.prefs(chat)))
+            if waiting is not None:  # the answer to "What should I search for?"
+                return await self.dispatch(chat, waiting, stripped)
+            return self._remember(chat, self.ask(chat, stripped))
         head, _, rest = stripped.partition(" ") if " " in stripped else stripped.partition("\n")
         name = head[1:].split("@", 1)[0]
         return await self.dispatch(chat, name, rest.strip())
@@ -87,9 +101,58 @@ class CommandCore:
             if cmd.audience == "bot_admins":
                 return invalid("Only the bot's administrators can manage sources.")
             return invalid(f"Only this group's administrators can use /{cmd.name}.")
+        if cmd.asks and not args.strip():
+            self._waiting[(chat.id, chat.user_id)] = cmd.name
+            while len(self._waiting) > WAITING_MAX:  # the oldest unanswered questions go
+                del self._waiting[next(iter(self._waiting))]
+            return Reply((Block.of(cmd.asks),), kind="info", asks=True)
+        self._waiting.pop((chat.id, chat.user_id), None)
         handler = getattr(self, cmd.handler)
         reply: Reply = await handler(chat, args)
         return self._remember(chat, reply)
+
+    def waiting(self, chat: Chat) -> bool:
+        """Whether this user's next message answers a command's question ("What should I
+        search for?") rather than being a question of its own."""
+        return (chat.id, chat.user_id) in self._waiting
+
+    def ask(self, chat: Chat, question: str) -> Reply:
+        """A question in plain words; one in another script learns the coverage's language."""
+        reply = self.answers.ask(question, self.prefs(chat))
+        script = _foreign_script(question)
+        if reply.kind == "empty" and script:
+            example = f", e.g. “{self.examples[0]}”" if self.examples else "."
+            message = (
+                f"Your question is in {script} script, but the coverage I hold is in "
+                f"{COVERAGE_LANGUAGES}, and I match words as they are written. Try asking in "
+                f"{COVERAGE_LANGUAGES}{example}"
+            )
+            return Reply((Block.of(message),), kind="empty", query=question, message=message)
+        return reply
+
+    @staticmethod
+    def typed(cursor: str) -> str | None:
+        """What a `t:` button types for the user (None: a page cursor)."""
+        return cursor[len(TYPED_PREFIX) :] if cursor.startswith(TYPED_PREFIX) else None
+
+    def welcome(self, chat: Chat) -> Reply:
+        """The how-to a group gets when someone adds the bot."""
+        mention = f"@{chat.bot_username}" if chat.bot_username else "me"
+        example = self.examples[0] if self.examples else "What happened today?"
+        return info(
+            "Hello! I answer questions about live news coverage with quotes from it.",
+            f"Mention {mention} with a question (“{mention} {example}”) or reply to one of my "
+            f"messages; commands need my name here, e.g. /search@{chat.bot_username or 'me'} "
+            f"Bakhmut. /help@{chat.bot_username or 'me'} lists them all.",
+        )
+
+    def media_hint(self, chat: Chat) -> Reply:
+        """A sticker, photo or voice message: what the bot can do instead."""
+        example = self.examples[0] if self.examples else "What happened today?"
+        return info(
+            f"I read text only: ask me about the coverage in words, e.g. “{example}”, "
+            "or send /help."
+        )
 
     def press(self, chat: Chat, cursor: str) -> Reply:
         """A ◀ ▶ button: the page its cursor points to (or "expired")."""
@@ -110,6 +173,7 @@ class CommandCore:
         args="WORDS",
         help="a ranked list of matching posts, 5 a page",
         menu="Ranked list of posts matching words",
+        asks="What should I search for? Reply with a few words, e.g. counteroffensive",
     )
     async def search(self, chat: Chat, args: str) -> Reply:
         """A ranked list with page buttons."""
@@ -120,6 +184,7 @@ class CommandCore:
         args="WORDS",
         help="how a story unfolded: matching posts oldest first, by day",
         menu="Matching posts in time order: /timeline Bakhmut",
+        asks="Which story should I lay out in time order? Reply with a few words, e.g. Bakhmut",
     )
     async def timeline(self, chat: Chat, args: str) -> Reply:
         """The matching posts in time order."""
@@ -214,8 +279,9 @@ class CommandCore:
             if not isinstance(found, ChannelInfo):
                 return invalid(found)
             target, title = found.id, found.title
+        thread = chat.thread_id if target == chat.id else None
         return subscribe_command(
-            self.subscriptions, target, title, " ".join(words), self.prefs(chat)
+            self.subscriptions, target, title, " ".join(words), self.prefs(chat), thread_id=thread
         )
 
     @command(
@@ -241,14 +307,18 @@ class CommandCore:
 
     @command(
         "follow",
-        args="WORDS",
-        help="an alert here when a new post matches",
-        menu="Alert this chat about new posts: /follow Bakhmut",
+        args="WORDS [-WORD]",
+        help="an alert here when a new post matches (-word: not when it mentions that)",
+        menu="Alert this chat about new posts: /follow Bakhmut -Wagner",
         audience="chat_admins",
+        asks=(
+            "What should I follow? Reply with a few words, e.g. Bakhmut "
+            "(add -Wagner to leave out posts that mention Wagner)"
+        ),
     )
     async def follow(self, chat: Chat, args: str) -> Reply:
-        """Alert this chat when a new post matches."""
-        return self.follow_commands.follow(chat.id, args)
+        """Alert this chat (this forum topic) when a new post matches."""
+        return self.follow_commands.follow(chat.id, args, thread_id=chat.thread_id)
 
     @command(
         "unfollow",
@@ -258,8 +328,20 @@ class CommandCore:
         audience="chat_admins",
     )
     async def unfollow(self, chat: Chat, args: str) -> Reply:
-        """Stop one of this chat's alerts."""
-        return self.follow_commands.unfollow(chat.id, args)
+        """Stop one of this chat's alerts; without words, each follow is a button."""
+        current = self.follows.for_chat(chat.id)
+        if args.strip() or not current or chat.surface != "telegram":
+            return self.follow_commands.unfollow(chat.id, args)
+        buttons = []
+        for n, follow in enumerate(current, start=1):
+            typed = f"{TYPED_PREFIX}/unfollow {follow.query}"
+            if len(typed.encode()) > CALLBACK_MAX:
+                typed = f"{TYPED_PREFIX}/unfollow {n}"
+            label = follow.query if len(follow.query) <= 60 else follow.query[:59] + "…"
+            buttons.append(Button(f"Stop: {label}", typed, row=n))
+        return Reply(
+            (Block.of("Which alert should I stop? Tap one:"),), kind="info", buttons=tuple(buttons)
+        )
 
     @command("following", help="what this chat follows")
     async def following(self, chat: Chat, args: str) -> Reply:
@@ -279,8 +361,17 @@ class CommandCore:
 
     @command("start", help="what coverage is loaded", menu="What coverage is loaded")
     async def start(self, chat: Chat, args: str) -> Reply:
-        """Which coverage is loaded."""
-        return self.answers.start(self.prefs(chat))
+        """Which coverage is loaded; in Telegram, example questions to tap and inline mode."""
+        reply = self.answers.start(self.prefs(chat))
+        if chat.surface != "telegram":
+            return reply
+        buttons = [
+            Button(question, f"{TYPED_PREFIX}{question}", row=n)
+            for n, question in enumerate(self.examples[:2], start=1)
+            if len(f"{TYPED_PREFIX}{question}".encode()) <= CALLBACK_MAX
+        ]
+        buttons.append(Button("🔎 Search in any chat", "", row=3, switch_inline=""))
+        return Reply(reply.blocks, kind=reply.kind, buttons=tuple(buttons))
 
     @command("help", help="this message", menu="What I can do")
     async def help(self, chat: Chat, args: str) -> Reply:
@@ -308,6 +399,22 @@ class CommandCore:
             where = "next" if label == NEXT else "previous"
             return invalid(f"There is no {where} page: /search or /timeline first.")
         return self.press(chat, button.cursor)
+
+
+def _foreign_script(text: str) -> str | None:
+    """The script most of the text's letters are written in, when it is not Latin
+    ("Cyrillic" for "Что случилось в Бахмуте?"); None for Latin or no letters."""
+    scripts: dict[str, int] = {}
+    for char in text:
+        if char.isalpha():
+            script = unicodedata.name(char, "UNKNOWN").split()[0]
+            scripts[script] = scripts.get(script, 0) + 1
+    if not scripts:
+        return None
+    script, count = max(scripts.items(), key=lambda item: item[1])
+    if script == "LATIN" or count * 2 < sum(scripts.values()):
+        return None
+    return script.title()
 
 
 def _zone_like(name: str) -> str | None:

@@ -49,6 +49,7 @@ class Follow:
     chat_id: int
     query: str
     created: datetime
+    thread_id: int | None = None  # the forum topic it was followed in (None: the chat)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,19 @@ class Alert:
     post: Post
     query: str
     reply: Reply
+    thread_id: int | None = None
+
+
+def split_exclusions(query: str) -> tuple[str, frozenset[str]]:
+    """ "bakhmut -wagner" → ("bakhmut", {"wagner"}): the words to match, and the index terms a
+    post must not mention (tokenized like the posts, so "-Wagner's" excludes "wagner")."""
+    wanted, excluded = [], set()
+    for word in query.split():
+        if word.startswith("-") and len(word) > 1:
+            excluded.update(tokenize(word[1:]))
+        else:
+            wanted.append(word)
+    return " ".join(wanted), frozenset(excluded)
 
 
 def normalize_query(text: str) -> str:
@@ -78,7 +92,14 @@ class Follows:
         self.limit = limit
         migrate(db)  # the tables are `retrieval.storage.schema`'s
 
-    def add(self, chat_id: int, query: str, *, now: datetime | None = None) -> Follow:
+    def add(
+        self,
+        chat_id: int,
+        query: str,
+        *,
+        now: datetime | None = None,
+        thread_id: int | None = None,
+    ) -> Follow:
         """Follow a query in a chat. Raises `FollowError` (empty, too long, duplicate, limit)."""
         query = normalize_query(query)
         if not query:
@@ -88,7 +109,7 @@ class Follows:
                 f"That is {len(query):,} characters long; please follow a few words "
                 f"(under {QUERY_MAX})."
             )
-        if not tokenize(query):
+        if not tokenize(split_exclusions(query)[0]):
             raise FollowError(
                 f"“{query}” has only common words I cannot match on; use more specific ones, "
                 "e.g. /follow counteroffensive"
@@ -104,9 +125,14 @@ class Follows:
                     "Stop one first with /unfollow (/following lists them)."
                 )
             self.db.table("follows").insert(
-                {"chat_id": chat_id, "query": query, "created": created.isoformat()}
+                {
+                    "chat_id": chat_id,
+                    "query": query,
+                    "created": created.isoformat(),
+                    "thread_id": thread_id,
+                }
             )
-        return Follow(chat_id, query, created)
+        return Follow(chat_id, query, created, thread_id)
 
     def for_chat(self, chat_id: int) -> builtins.list[Follow]:
         """A chat's follows, oldest first (the numbering /following shows)."""
@@ -128,6 +154,14 @@ class Follows:
                     "DELETE FROM follows WHERE chat_id = ? AND query = ?", [chat_id, found.query]
                 )
         return found
+
+    def clear_thread(self, chat_id: int, thread_id: int) -> None:
+        """A forum topic was deleted: its follows alert the chat (General) from now on."""
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE follows SET thread_id = NULL WHERE chat_id = ? AND thread_id = ?",
+                [chat_id, thread_id],
+            )
 
     def forget_chat(self, chat_id: int) -> int:
         """Drop every follow of a chat (the bot was removed or blocked); returns how many."""
@@ -173,6 +207,7 @@ def _follow_from_row(row: dict[str, object]) -> Follow:
         chat_id=int(str(row["chat_id"])),
         query=str(row["query"]),
         created=datetime.fromisoformat(str(row["created"])),
+        thread_id=int(str(row["thread_id"])) if row.get("thread_id") is not None else None,
     )
 
 
@@ -212,22 +247,22 @@ def alerts_for(
         chats_by_query.setdefault(_key(follow.query), []).append(follow)
     if not posts or not chats_by_query:
         return []
-    queries = [(group[0].query, group) for group in chats_by_query.values()]
+    queries = [(*split_exclusions(group[0].query), group) for group in chats_by_query.values()]
 
     # Best hit per (chat, post): a post matching several of a chat's follows alerts once.
-    best: dict[tuple[int, str], tuple[Hit, str]] = {}
+    best: dict[tuple[int, str], tuple[Hit, Follow]] = {}
     for post in posts:
-        for query, group in queries:
+        for query, excluded, group in queries:
             hit = library.searcher.match(query, post)
-            if hit is None:
+            if hit is None or (excluded and not excluded.isdisjoint(tokenize(post.text))):
                 continue
             for follow in group:
                 key = (follow.chat_id, post.post_id)
                 held = best.get(key)
                 if held is None or (hit.matched, hit.score) > (held[0].matched, held[0].score):
-                    best[key] = (hit, follow.query)
+                    best[key] = (hit, follow)
 
-    per_chat: dict[int, list[tuple[Hit, str]]] = {}
+    per_chat: dict[int, list[tuple[Hit, Follow]]] = {}
     for (chat_id, _), found in best.items():
         if not follows.was_alerted(chat_id, found[0].post.post_id):
             per_chat.setdefault(chat_id, []).append(found)
@@ -239,8 +274,8 @@ def alerts_for(
         more = len(found_list) - len(shown)
         for n, (hit, followed) in enumerate(claimed):
             extra = more if n == len(claimed) - 1 else 0
-            reply = alert_reply(hit, followed, ChatPrefs(zone), more=extra)
-            alerts.append(Alert(chat_id, hit.post, followed, reply))
+            reply = alert_reply(hit, followed.query, ChatPrefs(zone), more=extra)
+            alerts.append(Alert(chat_id, hit.post, followed.query, reply, followed.thread_id))
     order = {post.post_id: n for n, post in enumerate(posts)}
     alerts.sort(key=lambda a: (order[a.post.post_id], a.chat_id))
     return alerts
@@ -267,18 +302,31 @@ class FollowCommands:
         self.library = library
         self.follows = follows
 
-    def follow(self, chat_id: int, args: str, *, now: datetime | None = None) -> Reply:
-        """/follow QUERY: keep the query; say how much of the coverage already matches it."""
+    def follow(
+        self,
+        chat_id: int,
+        args: str,
+        *,
+        now: datetime | None = None,
+        thread_id: int | None = None,
+    ) -> Reply:
+        """/follow QUERY [-EXCLUDED]: keep the query; say how much already matches it."""
         try:
-            follow = self.follows.add(chat_id, args, now=now)
+            follow = self.follows.add(chat_id, args, now=now, thread_id=thread_id)
         except FollowError as exc:
             return invalid(str(exc))
-        total = self.library.searcher.search(follow.query, limit=1).total
+        wanted, excluded = split_exclusions(follow.query)
+        total = self.library.searcher.search(wanted, limit=1).total
         if total:
             posts = (
                 f"{total} post already matches" if total == 1 else f"{total} posts already match"
             )
-            already = f"{posts} it — /search {follow.query}"
+            already = f"{posts} it — /search {wanted}"
+            if excluded:
+                already = f"{posts} “{wanted}” — /search {wanted}; those mentioning " + (
+                    ", ".join(w[1:] for w in follow.query.split() if w.startswith("-"))
+                    + " will not alert"
+                )
         else:
             already = "Nothing in the coverage matches it yet."
         count = len(self.follows.for_chat(chat_id))

@@ -43,10 +43,17 @@ class Block:
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button; `cursor` is opaque to renderers and comes back when pressed."""
+    """An inline button; `cursor` is opaque to renderers and comes back when pressed.
+
+    `row`: buttons with the same row sit side by side (◀ ▶), others one under the other.
+    `switch_inline`: instead of a cursor, open inline mode in a chat the user picks with this
+    query typed (Telegram's switch_inline_query; surfaces without inline mode skip it).
+    """
 
     label: str
     cursor: str
+    row: int = 0
+    switch_inline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class Reply:
     message: str | None = None
     results: tuple[ResultItem, ...] = ()
     buttons: tuple[Button, ...] = ()
+    asks: bool = False  # a question to the user: their next message answers it (ForceReply)
 
     @property
     def text(self) -> str:

@@ -109,6 +109,7 @@ class Subscription:
     last_digest_date: date | None = None
     covered_until: datetime | None = None
     deactivated_reason: str | None = None
+    thread_id: int | None = None  # the forum topic it was subscribed in (None: the chat)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -215,21 +216,29 @@ class Subscriptions:
     # -- subscriptions ---------------------------------------------------------------------
 
     def subscribe(
-        self, chat_id: int, chat_title: str, local_time: str = DEFAULT_TIME, timezone: str = "UTC"
+        self,
+        chat_id: int,
+        chat_title: str,
+        local_time: str = DEFAULT_TIME,
+        timezone: str = "UTC",
+        *,
+        thread_id: int | None = None,
     ) -> Subscription:
-        """Start (or change, or resume) a chat's digest; refuses a bad time or zone."""
+        """Start (or change, or resume) a chat's digest; refuses a bad time or zone.
+
+        `thread_id`: the forum topic it was asked in, where the digest then goes."""
         hhmm = parse_local_time(local_time)
         zone = parse_zone(timezone)
         now = _iso(self.clock())
         with write(self.db):
             self.db.execute(
                 "INSERT INTO digest_subscriptions "
-                "(chat_id, chat_title, local_time, timezone, active, created, updated) "
-                "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET "
+                "(chat_id, chat_title, local_time, timezone, active, created, updated, thread_id) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET "
                 "chat_title = excluded.chat_title, local_time = excluded.local_time, "
                 "timezone = excluded.timezone, active = 1, updated = excluded.updated, "
-                "deactivated_reason = NULL",
-                [chat_id, chat_title, hhmm, zone.key, now, now],
+                "deactivated_reason = NULL, thread_id = excluded.thread_id",
+                [chat_id, chat_title, hhmm, zone.key, now, now, thread_id],
             )
         found = self.get(chat_id)
         assert found is not None
@@ -250,6 +259,13 @@ class Subscriptions:
     def active(self) -> list[Subscription]:
         """Every active subscription, for scheduling at start."""
         return self._query("WHERE s.active = 1 ORDER BY s.chat_id", [])
+
+    def clear_thread(self, chat_id: int) -> None:
+        """The digest's forum topic was deleted: send to the chat (General) from now on."""
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE digest_subscriptions SET thread_id = NULL WHERE chat_id = ?", [chat_id]
+            )
 
     def deactivate(self, chat_id: int, reason: str) -> bool:
         """Pause a chat's digest because it cannot receive one (bot removed, blocked, chat gone)."""
@@ -394,9 +410,31 @@ class Subscriptions:
     def record_sent(
         self, chat_id: int, post_ids: Iterable[str], *, at: datetime | None = None
     ) -> None:
-        """Remember posts a chat was sent outside the schedule (/digest), so none repeat."""
+        """Remember posts a chat was sent as its digest, so no digest repeats them."""
         with write(self.db):
             self._remember(chat_id, list(post_ids), _iso(at or self.clock()))
+
+    def record_on_demand(
+        self, chat_id: int, post_ids: Iterable[str], *, at: datetime | None = None
+    ) -> None:
+        """Remember what /digest showed a chat, so /digest repeats none; the scheduled
+        digest still includes them (an on-demand look never uses up the daily digest)."""
+        sent = _iso(at or self.clock())
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO digest_on_demand_posts (chat_id, post_id, sent_at) "
+                "VALUES (?, ?, ?)",
+                [(chat_id, post_id, sent) for post_id in post_ids],
+            )
+
+    def on_demand_post_ids(self, chat_id: int, *, since: datetime) -> set[str]:
+        """Ids /digest already showed a chat that a window starting at ``since`` could hold."""
+        start = datetime.combine(_utc(since).date(), time(), tzinfo=UTC)
+        rows = self.db.execute(
+            "SELECT post_id FROM digest_on_demand_posts WHERE chat_id = ? AND sent_at >= ?",
+            [chat_id, _iso(start)],
+        ).fetchall()
+        return {row[0] for row in rows}
 
     def sent_post_ids(self, chat_id: int, *, since: datetime) -> set[str]:
         """Ids sent to a chat that a window starting at ``since`` could hold again.
@@ -483,7 +521,8 @@ class Subscriptions:
             "s.deactivated_reason, "
             "(SELECT max(sent_at) FROM digest_deliveries d WHERE d.chat_id = s.chat_id), "
             "(SELECT max(local_date) FROM digest_deliveries d WHERE d.chat_id = s.chat_id), "
-            "(SELECT max(until) FROM digest_deliveries d WHERE d.chat_id = s.chat_id) "
+            "(SELECT max(until) FROM digest_deliveries d WHERE d.chat_id = s.chat_id), "
+            "s.thread_id "
             f"FROM digest_subscriptions s {where}",
             params,
         ).fetchall()
@@ -499,6 +538,7 @@ class Subscriptions:
                 last_sent_at=_parse(row[7]),
                 last_digest_date=date.fromisoformat(row[8]) if row[8] else None,
                 covered_until=_parse(row[9]),
+                thread_id=row[10],
             )
             for row in rows
         ]

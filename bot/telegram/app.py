@@ -8,28 +8,26 @@ this package only maps, renders, guards and delivers.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from telegram import (
-    BotCommand,
-    BotCommandScopeAllChatAdministrators,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
-    InlineKeyboardButton,
+    ChatMember,
+    ForceReply,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -39,7 +37,7 @@ from telegram.ext import (
 )
 
 from bot.core.chat import TERMINAL_CHAT_ID, Chat
-from bot.core.commands import Command, MenuScope, menu, on_surface
+from bot.core.commands import Command, find, on_surface
 from bot.core.dispatch import CommandCore
 from bot.core.freshness import Freshness
 from bot.core.reply import Reply
@@ -49,9 +47,12 @@ from bot.telegram.chats import TelegramDirectory, chat_of
 from bot.telegram.concurrency import PerChatProcessor
 from bot.telegram.digests import DigestJobs
 from bot.telegram.guard import UpdateGuard
+from bot.telegram.menus import register_menus
+from bot.telegram.messages import AddressedToBot, keyboard, small_talk_in_group, strip_mention
+from bot.telegram.polling import WatchedRequest, revoked_error
 from bot.telegram.ratelimit import PerChatRateLimiter
 from bot.telegram.render import render_messages
-from bot.telegram.send import NO_PREVIEW, with_retries
+from bot.telegram.send import NO_PREVIEW, send_reply, with_retries
 from bot.telegram.sources import FreshCoverage
 from retrieval.channels import parse_channel_list
 from retrieval.library import Library
@@ -59,14 +60,12 @@ from retrieval.library import Library
 log = logging.getLogger(__name__)
 
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again."
+NOTHING_INLINE = "Nothing matches — ask me in a chat"
+ANSWERS_KEPT = 2000  # questions whose answer an edit of the question may still replace
+JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}
+OUTSIDE = {ChatMember.LEFT, ChatMember.BANNED}
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-MENU_SCOPES: list[tuple[Any, MenuScope]] = [
-    (BotCommandScopeDefault(), "private"),
-    (BotCommandScopeAllPrivateChats(), "private"),
-    (BotCommandScopeAllGroupChats(), "groups"),
-    (BotCommandScopeAllChatAdministrators(), "group_admins"),
-]
 
 
 class TelegramBot:
@@ -75,6 +74,9 @@ class TelegramBot:
     def __init__(self, core: CommandCore, admins: Iterable[int]) -> None:
         self.core = core
         self.admins = frozenset(admins)
+        # (chat id, the user's message id) → the bot's first message answering it, so an
+        # edited question edits that answer instead of getting a second one.
+        self._answers: OrderedDict[tuple[int, int], Message] = OrderedDict()
 
     def command_handler(self, command: Command) -> Handler:
         """The handler of one table entry: build the chat, run the command, reply."""
@@ -94,8 +96,63 @@ class TelegramBot:
         chat = await chat_of(update, context.bot, self.admins)
         if message is None or message.text is None or chat is None:
             return
-        text = _strip_mention(message.text, context.bot.username)
-        await self.reply(update, await self.core.handle(chat, text))
+        text = strip_mention(message.text, context.bot.username)
+        answering = self.core.waiting(chat)  # the words a command asked for, not chatter
+        reply = await self.core.handle(chat, text)
+        if (
+            reply.kind == "empty"
+            and not answering
+            and small_talk_in_group(message, text, context.bot.username)
+        ):
+            return  # "lol thanks" to the bot: no public "nothing matches"
+        sent = await self.reply(update, reply)
+        if sent:
+            self._answers[(message.chat_id, message.message_id)] = sent[0]
+            while len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+
+    async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited question: edit the answer it got, in place (nothing new is sent)."""
+        message = update.edited_message
+        if message is None or message.text is None or message.text.startswith("/"):
+            return
+        answer = self._answers.get((message.chat_id, message.message_id))
+        chat = await chat_of(update, context.bot, self.admins)
+        if answer is None or chat is None:
+            return
+        text = strip_mention(message.text, context.bot.username)
+        reply = await self.core.handle(chat, text)
+        try:
+            await answer.edit_text(
+                render_messages(reply)[0],
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard(reply),
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+    async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, photo, voice message…: one line on what the bot can do."""
+        chat = await chat_of(update, context.bot, self.admins)
+        if chat is not None:
+            await self.reply(update, self.core.media_hint(chat))
+
+    async def joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Added to a group: a short how-to, once."""
+        change = update.my_chat_member
+        if change is None or change.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+            return
+        if change.old_chat_member.status not in OUTSIDE:
+            return
+        if change.new_chat_member.status not in JOINED:
+            return
+        chat = await chat_of(update, context.bot, self.admins)
+        if chat is None:
+            return
+        reply = self.core.welcome(chat)
+        await with_retries(lambda: send_reply(context.bot, change.chat.id, reply))
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command the table has not given Telegram: the core says what to do instead."""
@@ -112,6 +169,10 @@ class TelegramBot:
         chat = await chat_of(update, context.bot, self.admins)
         if query is None or chat is None:
             return
+        typed = self.core.typed(query.data or "")
+        if typed is not None:  # an example question, "/unfollow 2": as if the user typed it
+            await self.press_typed(update, context, typed)
+            return
         reply = self.core.press(chat, query.data or "")
         if reply.kind == "invalid":
             await query.answer(reply.message or "This list has expired — search again.")
@@ -124,11 +185,30 @@ class TelegramBot:
                 render_messages(reply)[0],
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
-                reply_markup=_keyboard(reply),
+                reply_markup=keyboard(reply),
             )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise
+
+    async def press_typed(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
+    ) -> None:
+        """A button that types for the user: run it with the rights the command needs."""
+        query = update.callback_query
+        if query is None:
+            return
+        command = find(text[1:].split()[0].split("@", 1)[0]) if text.startswith("/") else None
+        chat = await chat_of(update, context.bot, self.admins, command)
+        if chat is None:
+            return
+        reply = await self.core.handle(chat, text)
+        if reply.kind == "invalid" and reply.message and len(reply.message) <= 200:
+            await query.answer(reply.message)
+            return
+        await query.answer()
+        if query.message is not None and isinstance(query.message, Message):
+            await self.send(query.message, reply, quote=False)
 
     async def inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Inline mode: hits (or the latest posts) as articles, 10 at a time."""
@@ -142,8 +222,7 @@ class TelegramBot:
             InlineQueryResultArticle(
                 id=item.result.post_id,
                 title=item.result.title[:256],
-                description=f"{item.result.published_at} · {item.result.source} — "
-                f"{item.result.excerpt}"[:512],
+                description=item.description[:512],
                 url=item.result.url,
                 input_message_content=InputTextMessageContent(
                     render_messages(item.message)[0],
@@ -153,7 +232,16 @@ class TelegramBot:
             )
             for item in answer.items
         ]
-        await inline_query.answer(results, next_offset=answer.next_offset, cache_time=30)
+        button = None
+        if not results and not inline_query.offset:
+            button = InlineQueryResultsButton(NOTHING_INLINE, start_parameter="inline")
+        await inline_query.answer(
+            results,
+            next_offset=answer.next_offset,
+            cache_time=30,
+            is_personal=True,  # times are in the user's own /timezone
+            button=button,
+        )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failing update and the exception; tell the user; keep running."""
@@ -165,105 +253,77 @@ class TelegramBot:
             except Exception:  # telling the user is best effort
                 log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
-    async def reply(self, update: Update, reply: Reply) -> None:
+    async def reply(self, update: Update, reply: Reply) -> list[Message]:
         """Send the reply as HTML messages under the user's message (buttons on the last)."""
         message = update.effective_message
         if message is None:
-            return
+            return []
+        return await self.send(message, reply, quote=message.chat.type != ChatType.PRIVATE)
+
+    async def send(self, message: Message, reply: Reply, *, quote: bool) -> list[Message]:
+        """The reply in `message`'s chat and forum topic; a question asked gets ForceReply."""
         chunks = render_messages(reply)
+        sent: list[Message] = []
         for n, chunk in enumerate(chunks):
-            markup = _keyboard(reply) if n == len(chunks) - 1 else None
+            markup: InlineKeyboardMarkup | ForceReply | None = None
+            if n == len(chunks) - 1:
+                markup = ForceReply(selective=True) if reply.asks else keyboard(reply)
 
             def send(
-                chunk: str = chunk, markup: InlineKeyboardMarkup | None = markup
+                chunk: str = chunk, markup: InlineKeyboardMarkup | ForceReply | None = markup
             ) -> Awaitable[Any]:
                 return message.reply_text(
                     chunk,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=NO_PREVIEW,
                     reply_markup=markup,
-                    do_quote=message.chat.type != ChatType.PRIVATE,
+                    do_quote=quote,
                 )
 
-            await with_retries(send)
+            sent.append(await with_retries(send))
+        return sent
 
 
-def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.cursor) for b in reply.buttons]]
-    )
-
-
-def _strip_mention(text: str, username: str | None) -> str:
-    if username:
-        text = text.replace(f"@{username}", " ").replace(f"@{username.lower()}", " ")
-    return " ".join(text.split())
-
-
-class _AddressedToBot(filters.MessageFilter):
-    """Group messages meant for the bot: they mention it, or reply to one of its messages."""
-
-    def __init__(self) -> None:
-        super().__init__(name="addressed_to_bot")
-        self.username: str | None = None
-        self.bot_id: int | None = None
-
-    def filter(self, message: Message) -> bool:
-        text = (message.text or "").lower()
-        if self.username and f"@{self.username.lower()}" in text:
-            return True
-        replied = message.reply_to_message
-        return bool(
-            replied and replied.from_user and self.bot_id and replied.from_user.id == self.bot_id
-        )
-
-
-async def register_menus(app: AnyApp, admins: Iterable[int]) -> None:
-    """Telegram's command menus, one per scope, from the command table."""
-    for scope, name in MENU_SCOPES:
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in menu(name)], scope=scope)
-    for admin in admins:
-        commands = [BotCommand(c, d) for c, d in menu("bot_admins")]
-        try:
-            await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
-        except TelegramError as exc:  # an operator who never opened a chat with the bot
-            log.info("no operator menu for %s yet: %s", admin, exc.message)
-
-
-def build_application(settings: Settings, library: Library) -> AnyApp:
+def build_application(
+    settings: Settings, library: Library, updates_request: WatchedRequest | None = None
+) -> AnyApp:
     """Assemble the Application: guard, handlers from the table, jobs, menus at start."""
     if settings.telegram_token is None:
         raise ConfigError("LIVEBLOG_TELEGRAM_TOKEN: required to run the Telegram bot")
     token = settings.telegram_token.get_secret_value()
-    addressed = _AddressedToBot()
+    addressed = AddressedToBot()
 
     async def post_init(app: AnyApp) -> None:
         me = await app.bot.get_me()
         addressed.username, addressed.bot_id = me.username, me.id
         await register_menus(app, settings.admins)
+        await app.bot.set_my_description(settings.telegram_description)
+        await app.bot.set_my_short_description(settings.telegram_short_description)
         digests.start(app)
         fresh.start(app)
         log.info("bot @%s ready", me.username)
 
     root = settings.telegram_api_url
+    updates_request = updates_request or WatchedRequest()
     app = (
         Application.builder()
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .get_updates_request(updates_request)
         .rate_limiter(PerChatRateLimiter())
         .concurrent_updates(PerChatProcessor())
         .post_init(post_init)
         .build()
     )
+    updates_request.on_revoked = app.stop_running
     state = ChatState(library.store.db, settings.timezone)
     core = CommandCore(
         library,
         state,
         directory=TelegramDirectory(app.bot),
         allow_private_sources=settings.allow_private_sources,
+        examples=tuple(settings.example_questions),
     )
     bot = TelegramBot(core, settings.admins)
     digests = DigestJobs(core.digests)
@@ -287,10 +347,25 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
     app.add_handler(MessageHandler(channel_posts, fresh.channel_post))
     app.add_handler(CallbackQueryHandler(bot.page))
     app.add_handler(InlineQueryHandler(bot.inline))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, bot.question))
-    app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & groups & addressed, bot.question)
+    # New messages only: an edited question edits its answer (`bot.edited`, below).
+    text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(text & private, bot.question))
+    app.add_handler(MessageHandler(text & groups & addressed, bot.question))
+    edits = filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND
+    app.add_handler(MessageHandler(edits & (private | (groups & addressed)), bot.edited))
+    media = (
+        filters.Sticker.ALL
+        | filters.PHOTO
+        | filters.VOICE
+        | filters.AUDIO
+        | filters.VIDEO
+        | filters.VIDEO_NOTE
+        | filters.ANIMATION
+        | filters.Document.ALL
     )
+    # Private chats only: a sticker in a group, even one replying to the bot, is small talk.
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & media & private, bot.media))
+    app.add_handler(ChatMemberHandler(bot.joined, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.COMMAND & (private | (groups & addressed)), bot.unknown))
     app.add_error_handler(bot.on_error)
     return app
@@ -298,7 +373,8 @@ def build_application(settings: Settings, library: Library) -> AnyApp:
 
 def run_bot(settings: Settings, library: Library) -> None:
     """Serve until SIGINT/SIGTERM: long polling, or a webhook when its URL is configured."""
-    app = build_application(settings, library)
+    updates_request = WatchedRequest()
+    app = build_application(settings, library, updates_request)
     if settings.telegram_webhook_url:
         if settings.telegram_webhook_secret is None:
             raise ConfigError("LIVEBLOG_TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
@@ -308,4 +384,6 @@ def run_bot(settings: Settings, library: Library) -> None:
         run_webhook(app, settings)
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+        if updates_request.revoked:
+            raise revoked_error()
     log.info("stopped")

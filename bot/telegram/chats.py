@@ -60,7 +60,16 @@ async def chat_of(
         is_bot_admin=user is not None and user.id in set(admins),
         title=tg_chat.title or tg_chat.full_name or str(tg_chat.id),
         bot_username=bot.username if bot.username else None,
+        thread_id=_topic_of(update),
     )
+
+
+def _topic_of(update: Update) -> int | None:
+    """The forum topic an update came from (None outside forum topics)."""
+    message = update.effective_message
+    if message is None or not getattr(message, "is_topic_message", False):
+        return None
+    return message.message_thread_id
 
 
 class TelegramDirectory:

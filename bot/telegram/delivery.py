@@ -32,7 +32,7 @@ from telegram.error import (
 )
 
 from bot.core.claims import Claim
-from bot.telegram.send import send_reply
+from bot.telegram.send import send_reply, topic_gone
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DEL
     attempt = 0
     while True:
         try:
-            await send_reply(bot, claim.chat_id, claim.reply)
+            await send_reply(bot, claim.chat_id, claim.reply, thread_id=claim.thread_id)
         except ChatMigrated as exc:
             log.info(
                 "chat %s moved to %s; sending the %s there",
@@ -77,6 +77,15 @@ async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DEL
             await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
             continue
         except BadRequest as exc:
+            if claim.thread_id is not None and topic_gone(exc):
+                log.warning(
+                    "topic %s of chat %s is gone; the %s and later ones go to General",
+                    claim.thread_id,
+                    claim.chat_id,
+                    claim.what,
+                )
+                claim.thread_gone()
+                continue
             log.error("the %s for chat %s was refused: %s", claim.what, claim.chat_id, exc.message)
             claim.release()
             return "refused"

@@ -44,10 +44,20 @@ async def with_retries(send: Callable[[], Awaitable[Any]]) -> Any:
     return None
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
-    """Send a reply to a chat as HTML messages, for jobs that answer no update (digests,
-    alerts). Failures propagate: the caller decides what a refusal means for its records."""
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, thread_id: int | None = None) -> None:
+    """Send a reply to a chat (to a forum topic with `thread_id`) as HTML messages, for jobs
+    that answer no update (digests, alerts). Failures propagate: the caller decides what a
+    refusal means for its records."""
     for text in render_messages(reply):
         await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            message_thread_id=thread_id,
         )
+
+
+def topic_gone(exc: BadRequest) -> bool:
+    """Telegram's answer when a message goes to a forum topic that was deleted."""
+    return "thread not found" in exc.message.lower()

@@ -9,6 +9,7 @@ times; `query.top_k` answers; `persistence` saves and loads.
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -257,6 +258,28 @@ class BM25Index:
         """The vocabulary from term id ``start`` on, in id order (ids never change, so a
         caller keeping a spelling table reads only the terms added since)."""
         return self._terms[start:]
+
+    def terms_with_prefix(self, prefix: str, limit: int = 5) -> list[tuple[str, int]]:
+        """Index terms starting with `prefix`, most documents first, with their document
+        frequency: what inline mode completes a half-typed last word against. Read-only; the
+        sorted vocabulary is rebuilt only when new terms were added."""
+        if not prefix:
+            return []
+        cached: tuple[int, list[str]] | None = getattr(self, "_sorted_terms", None)
+        if cached is None or cached[0] != len(self._terms):
+            cached = (len(self._terms), sorted(self._terms))
+            self._sorted_terms = cached
+        vocabulary = cached[1]
+        found = []
+        at = bisect.bisect_left(vocabulary, prefix)
+        while at < len(vocabulary) and vocabulary[at].startswith(prefix):
+            df = self.document_frequency(vocabulary[at])
+            if df:
+                found.append((vocabulary[at], df))
+            at += 1
+        found.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found[:limit]
+
 
     def holds(self, doc_ids: Sequence[str], terms: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which of ``terms`` each document holds (rows: ``doc_ids``, columns: ``terms``),

@@ -9,7 +9,8 @@ database at the previous version and two processes starting at once migrate it o
 Migrations 1-3 are the post tables as they were; 4-8 the bot's tables, which their modules
 created on first use until schema 3 (a database of schema 3 may have them already, so they are
 created only if missing); 9-10 give coverages one identity (`retrieval.storage.identity`) and
-merge the coverages that arrived twice. Never change a migration a release has run: add one.
+merge the coverages that arrived twice; 11 keeps forum topics with digests and follows, and
+/digest's own record. Never change a migration a release has run: add one.
 """
 
 from __future__ import annotations
@@ -227,6 +228,19 @@ def source_origin(db: Database) -> None:
         db.execute("ALTER TABLE sources ADD COLUMN added_from_chat INTEGER NOT NULL DEFAULT 0")
 
 
+def forum_topics_and_digests_on_demand(db: Database) -> None:
+    """13: the forum topic a digest or a follow was set up in (digests and alerts go there),
+    and what /digest showed each chat, kept apart so it never uses up the daily digest."""
+    for table in ("digest_subscriptions", "follows"):
+        if "thread_id" not in db.table(table).columns_dict:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN thread_id INTEGER")
+    db.table("digest_on_demand_posts").create(
+        {"chat_id": int, "post_id": str, "sent_at": str},
+        pk=("chat_id", "post_id"),
+        if_not_exists=True,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     coverages_and_posts,
     generation_counter,
@@ -240,6 +254,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     coverage_identity,
     post_captions,
     source_origin,
+    forum_topics_and_digests_on_demand,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -242,6 +242,33 @@ class Emulator:
         payload = {"method": method, "token": token, "retry_after": retry_after, "times": times}
         self.post("/_test/flood", {k: v for k, v in payload.items() if v is not None})
 
+    def revoke(self, token: str, *, revoked: bool = True) -> None:
+        """Every Bot API call with `token` answers 401 Unauthorized (a revoked token)."""
+        self.post("/_test/revoke", {"token": token, "revoked": revoked})
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """The forum topic is gone: sending to it answers 400 "message thread not found"."""
+        self.post("/_test/deleteTopic", {"chat_id": chat_id, "thread_id": thread_id})
+
+    def my_chat_member(
+        self,
+        token: str,
+        chat: dict[str, Any],
+        by: dict[str, Any],
+        *,
+        old_status: str = "left",
+        new_status: str = "member",
+    ) -> None:
+        """`by` changed the bot's membership of `chat` (added it: left → member)."""
+        payload = {
+            "botToken": token,
+            "chat": chat,
+            "from": by,
+            "old_status": old_status,
+            "new_status": new_status,
+        }
+        self.post("/_test/myChatMember", payload)
+
     def register_chat(self, chat: dict[str, Any]) -> None:
         """Make getChat know a chat ({id, type, title, username}), e.g. a channel."""
         self.post("/_test/chat", chat)
@@ -356,6 +383,12 @@ class BotMessage:
             reply_markup=markup if isinstance(markup, dict) else None,
             raw=raw,
         )
+
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic the bot sent this to (None: the chat itself, or General)."""
+        thread = self.raw.get("message_thread_id")
+        return int(thread) if thread not in (None, "") else None
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]]:
@@ -530,6 +563,13 @@ class TelegramChat:
             time.sleep(POLL_INTERVAL)
 
 
+def _topic(thread_id: int | None) -> dict[str, Any]:
+    """The fields of a message written in a forum topic (none outside one)."""
+    if thread_id is None:
+        return {}
+    return {"message_thread_id": thread_id, "is_topic_message": True}
+
+
 def _is_bot_message(item: dict[str, Any]) -> bool:
     """Upstream stores bot messages as the request body (chat_id…), user updates with a chat."""
     if "callbackQuery" in item or "inlineQuery" in item:
@@ -578,20 +618,42 @@ class TelegramUser:
         *,
         entities: list[dict[str, Any]] | None = None,
         reply_to: BotMessage | None = None,
+        thread_id: int | None = None,
     ) -> int:
-        """Write `text` in the chat; return the message id the emulator gave it."""
+        """Write `text` in the chat (in a forum topic with `thread_id`); return its message id."""
         quoted = reply_to.to_telegram() if reply_to is not None else None
-        payload = self._message(text, entities=entities, reply_to_message=quoted)
+        payload = self._message(
+            text, entities=entities, reply_to_message=quoted, **_topic(thread_id)
+        )
         result = self.emulator.post("/sendMessage", payload)
         return int(result["message_id"])
 
-    def send_command(self, text: str) -> int:
+    def send_media(self, kind: str, media: dict[str, Any]) -> int:
+        """Send a sticker, photo, voice… without text: `send_media("sticker", {...})`."""
+        payload = self._message("", **{kind: media})
+        del payload["text"]
+        result = self.emulator.post("/sendMessage", payload)
+        return int(result["message_id"])
+
+    def edit_message(self, message_id: int, text: str) -> None:
+        """Edit one of this user's messages (Telegram sends the bot an edited_message)."""
+        payload = {
+            "botToken": self.chat.token,
+            "from": self.as_dict(),
+            "chat": self.chat.as_dict(),
+            "message_id": message_id,
+            "text": text,
+        }
+        self.emulator.post("/_test/editMessage", payload)
+
+    def send_command(self, text: str, *, thread_id: int | None = None) -> int:
         """Send a command such as "/search goal" or "/latest@TestNameBot 5"."""
         if not text.startswith("/"):
             raise ValueError(f"a command starts with '/': {text!r}")
         command = text.split(maxsplit=1)[0]
         entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
-        result = self.emulator.post("/sendCommand", self._message(text, entities=entities))
+        payload = self._message(text, entities=entities, **_topic(thread_id))
+        result = self.emulator.post("/sendCommand", payload)
         return int(result["message_id"])
 
     def mention_bot(self, text: str) -> int:

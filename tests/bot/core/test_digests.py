@@ -288,7 +288,7 @@ def test_a_morning_batch_gives_each_chat_its_own_unsent_posts_in_its_own_zone(
     assert list(service.scheduled_batch([(chat, day) for chat in range(30)])) == []
 
 
-def test_digest_on_demand_finds_late_posts_skips_sent_ones_and_remembers_what_it_sends(
+def test_digest_on_demand_finds_late_posts_skips_sent_ones_and_never_uses_up_the_daily_one(
     store: Store, subs: Subscriptions, service: DigestService, clock: Clock
 ) -> None:
     store.upsert(NEWS, [timed("a", "First news", DAY + timedelta(hours=10))])
@@ -306,9 +306,13 @@ def test_digest_on_demand_finds_late_posts_skips_sent_ones_and_remembers_what_it
     empty = service.on_demand(1, KYIV)
     assert empty.reply.kind == "empty"
     assert empty.reply.text == "No new posts since 2 May 2023, 22:00 EEST."
-    # tomorrow's scheduled digest does not repeat what /digest showed
+    # /digest does not use up the daily digest: tomorrow's still brings what /digest showed
     clock.now += timedelta(hours=12)
-    assert service.scheduled(1, date(2023, 5, 3)) is None
+    tomorrow = service.scheduled(1, date(2023, 5, 3))
+    assert tomorrow is not None and tomorrow.post_ids == ("b",)
+    service.sent(tomorrow)
+    # …and once the daily digest sent it, /digest does not show it again either
+    assert service.on_demand(1, KYIV).reply.kind == "empty"
 
 
 # -- commands ---------------------------------------------------------------------------------

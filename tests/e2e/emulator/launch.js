@@ -89,6 +89,14 @@ TelegramServer.formatUpdate = function formatUpdate(update) {
     // Our addition: upstream has no inline queries at all (see /_test/sendInlineQuery).
     return { update_id: update.updateId, inline_query: update.inlineQuery };
   }
+  if ('editedMessage' in update) {
+    // Our addition: upstream has no edits of user messages (see /_test/editMessage).
+    return { update_id: update.updateId, edited_message: update.editedMessage };
+  }
+  if ('myChatMember' in update) {
+    // Our addition: the bot's own membership changed (see /_test/myChatMember).
+    return { update_id: update.updateId, my_chat_member: update.myChatMember };
+  }
   if ('channelPost' in update) {
     // Our addition: upstream has no channels (see /_test/sendChannelPost).
     const field = update.channelPost.edit_date ? 'edited_channel_post' : 'channel_post';
@@ -136,6 +144,8 @@ const control = {
   inlineQueries: new Map(), // inline_query_id -> {token, answer|null}
   commands: new Map(), // token -> BotCommand[] (setMyCommands)
   chats: new Map(), // chat id (string) and "@username" (lowercase) -> Chat JSON for getChat
+  revokedTokens: new Set(), // tokens whose every Bot API call answers 401 Unauthorized
+  deletedTopics: new Set(), // "chat:thread" whose sendMessage answers 400 thread not found
   nextInlineQueryId: 1,
 };
 const MAX_LOGGED_CALLS = 10000;
@@ -148,6 +158,8 @@ function resetControl() {
   control.inlineQueries.clear();
   control.commands.clear();
   control.chats.clear();
+  control.revokedTokens.clear();
+  control.deletedTopics.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,6 +412,86 @@ test.post('/sendChannelPost', async (req, res) => {
   return res.json({ ok: true, result: { update_id: updateId } });
 });
 
+/** {token, revoked=true}: every Bot API call with this token answers 401, as for a revoked token. */
+test.post('/revoke', (req, res) => {
+  const p = params(req);
+  if (!p.token) return fail(res, 400, 'token is required');
+  if (p.revoked === false || p.revoked === 'false') {
+    control.revokedTokens.delete(String(p.token));
+  } else {
+    control.revokedTokens.add(String(p.token));
+    // A getUpdates already waiting learns it at once, as the bot's next call would.
+    for (const w of [...waiters]) if (w.token === String(p.token)) w.unauthorized();
+  }
+  return res.json({ ok: true, result: true });
+});
+
+/** {chat_id, thread_id}: the forum topic is deleted; sending to it answers 400. */
+test.post('/deleteTopic', (req, res) => {
+  const p = params(req);
+  if (p.chat_id === undefined || p.thread_id === undefined) {
+    return fail(res, 400, 'chat_id and thread_id are required');
+  }
+  control.deletedTopics.add(`${p.chat_id}:${p.thread_id}`);
+  return res.json({ ok: true, result: true });
+});
+
+/** {botToken, from, chat, message_id, text, date?}: a user edits one of their messages. */
+test.post('/editMessage', async (req, res) => {
+  const p = params(req);
+  if (!p.botToken || !p.from || !p.chat || !p.message_id) {
+    return fail(res, 400, 'botToken, from, chat and message_id are required');
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const editedMessage = {
+    message_id: Number(p.message_id),
+    from: p.from,
+    chat: p.chat,
+    date: Number(p.date || now),
+    edit_date: now,
+    text: p.text,
+  };
+  if (p.entities) editedMessage.entities = p.entities;
+  const updateId = upstream.updateId;
+  const update = {
+    ...upstream.getCommonFields(p.botToken), editedMessage, message: { chat: {} },
+  };
+  try {
+    await upstream.addUserUpdate(update);
+  } catch (err) {
+    return fail(res, 502, `update not delivered: ${err.message}`);
+  }
+  wakeWaiters(p.botToken);
+  return res.json({ ok: true, result: { update_id: updateId } });
+});
+
+/** {botToken, from, chat, old_status, new_status}: someone added (or removed) the bot. */
+test.post('/myChatMember', async (req, res) => {
+  const p = params(req);
+  if (!p.botToken || !p.from || !p.chat || !p.new_status) {
+    return fail(res, 400, 'botToken, from, chat and new_status are required');
+  }
+  const member = (status) => ({ status, user: BOT_USER, ...(MEMBER_DEFAULTS[status] || {}) });
+  const myChatMember = {
+    chat: p.chat,
+    from: p.from,
+    date: Math.floor(Date.now() / 1000),
+    old_chat_member: member(p.old_status || 'left'),
+    new_chat_member: member(p.new_status),
+  };
+  const updateId = upstream.updateId;
+  const update = {
+    ...upstream.getCommonFields(p.botToken), myChatMember, message: { chat: {} },
+  };
+  try {
+    await upstream.addUserUpdate(update);
+  } catch (err) {
+    return fail(res, 502, `update not delivered: ${err.message}`);
+  }
+  wakeWaiters(p.botToken);
+  return res.json({ ok: true, result: { update_id: updateId } });
+});
+
 /** {inline_query_id}: what the bot answered with answerInlineQuery, or null if not yet. */
 test.all('/inlineAnswer', (req, res) => {
   const p = params(req);
@@ -449,6 +541,7 @@ app.all('/bot:token/:method', (req, res, next) => {
   if (control.calls.length > MAX_LOGGED_CALLS) control.calls.shift();
   res.on('finish', () => { call.status = res.statusCode; });
 
+  if (control.revokedTokens.has(token)) return fail(res, 401, 'Unauthorized');
   if (p.chat_id !== undefined && control.blockedChats.has(String(p.chat_id))) {
     return fail(res, 403, 'Forbidden: bot was blocked by the user');
   }
@@ -488,6 +581,10 @@ const SEND_ONLY_PARAMS = ['chat_id', 'parse_mode', 'link_preview_options', 'repl
   'disable_web_page_preview', 'disable_notification', 'protect_content', 'do_quote',
   'reply_to_message_id', 'allow_sending_without_reply', 'message_thread_id', 'botToken'];
 app.all('/bot:token/sendMessage', (req, res, next) => {
+  const thread = params(req).message_thread_id;
+  if (thread !== undefined && control.deletedTopics.has(`${params(req).chat_id}:${thread}`)) {
+    return fail(res, 400, 'Bad Request: message thread not found');
+  }
   onResult(res, (msg) => {
     const out = { ...msg, from: BOT_USER, date: Math.floor(msg.date / 1000) };
     for (const key of SEND_ONLY_PARAMS) delete out[key];
@@ -599,6 +696,7 @@ app.all('/bot:token/getUpdates', (req, res) => {
     send();
   };
   waiter.answer = () => finish(() => res.json({ ok: true, result: takeUpdates(token, offset, limit) }));
+  waiter.unauthorized = () => finish(() => fail(res, 401, 'Unauthorized'));
   waiter.supersede = () => finish(() => fail(res, 409, 'Conflict: terminated by other getUpdates '
     + 'request; make sure that only one bot instance is running'));
   waiter.timer = setTimeout(waiter.answer, timeout * 1000);
@@ -613,6 +711,9 @@ app.all('/bot:token/getUpdates', (req, res) => {
 const okTrue = (req, res) => res.json({ ok: true, result: true });
 
 app.all('/bot:token/sendChatAction', okTrue);
+// The bot's profile texts: kept only in the call log (/_test/calls), which is what tests read.
+app.all('/bot:token/setMyDescription', okTrue);
+app.all('/bot:token/setMyShortDescription', okTrue);
 
 app.all('/bot:token/setMyCommands', (req, res) => {
   control.commands.set(req.params.token, parseJsonParam(params(req).commands) || []);
