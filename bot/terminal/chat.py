@@ -77,6 +77,8 @@ class TerminalChat:
         while not _ready(self.stdin, REFRESH_EVERY_SECONDS):
             self._show(self._fresh_alerts())
         line = self.stdin.readline()
+        if line:  # answer from what another process imported meanwhile (one read if nothing)
+            self._show(self.freshness.refresh())
         return line if line else None
 
     def _fresh_alerts(self) -> list[Alert]:

@@ -6,6 +6,7 @@ responsibility each:
 
 * `scoring`: the BM25 term formula, once, for numpy and the compiled kernels;
 * `stats`: N, avgdl, document frequencies and idf with rank-bm25's epsilon floor;
+* `building`: documents streamed once into slot-major postings (`BM25Index.build`);
 * `segment`: the main segment's CSR postings (inverted and forward) and impact layers;
 * `delta`: documents added or edited since the last merge;
 * `merge`: folding the delta into a fresh segment, undone on failure;
