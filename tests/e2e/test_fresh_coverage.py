@@ -79,7 +79,8 @@ def test_an_admin_adds_a_feed_that_is_polled_and_alerts_a_follower(
         feed, content_type="application/rss+xml"
     )
     admin = tg_user(first_name="Admin")
-    start_bot(env={"LIVEBLOG_ADMINS": str(admin.id)})
+    # The feed is served on 127.0.0.1: only a deployment that allows private sources reads it.
+    start_bot(env={"LIVEBLOG_ADMINS": str(admin.id), "LIVEBLOG_ALLOW_PRIVATE_SOURCES": "true"})
     reader = tg_user(first_name="Reader")
 
     reader.send_command(f"/sources add {httpserver.url_for('/feed.xml')}")
@@ -98,6 +99,21 @@ def test_an_admin_adds_a_feed_that_is_polled_and_alerts_a_follower(
     admin.send_command("/sources")
     (listing,) = admin.wait_for_replies(1, timeout=10)
     assert "every 30s" in listing.text
+
+
+def test_by_default_a_source_added_from_telegram_may_not_reach_an_internal_address(
+    start_bot: Callable[..., BotProcess],
+    tg_user: Callable[..., TelegramUser],
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("<rss/>")
+    admin = tg_user(first_name="Admin")
+    start_bot(env={"LIVEBLOG_ADMINS": str(admin.id)})
+    admin.send_command(f"/sources add {httpserver.url_for('/feed.xml')}")
+    (refused,) = admin.wait_for_replies(1, timeout=10)
+    assert "loopback" in refused.text
+    assert "<rss" not in refused.text
+    assert len(httpserver.log) == 0  # never asked
     assert "last success never" not in listing.text
 
 
