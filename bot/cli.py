@@ -166,6 +166,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.timeline import Timelines
     from retrieval.library import Library
 
+    if command in ("run", "chat"):
+        from retrieval.index import BM25Index
+
+        # The kernels compile in a thread; until then the index answers with numpy, exactly.
+        BM25Index.warm_up(background=True)
     library = Library(settings.database)
     try:
         if command in ("run", "chat"):
@@ -337,10 +342,8 @@ def _run(library: Library, settings: Settings, *, chat_only: bool) -> int:
     a database with no coverage gets the bundled sample first."""
     from bot.core.dispatch import CommandCore
     from bot.core.state import ChatState
-    from retrieval.index import BM25Index
 
     ensure_sample(library)
-    BM25Index.warm_up()
     if chat_only or settings.telegram_token is None:
         from bot.terminal.chat import chat
 

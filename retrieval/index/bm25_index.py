@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval.index import kernels, query
+from retrieval.index._numba import usable, warm_in_background
 from retrieval.index.arrays import DL, I32, dl_dtype
 from retrieval.index.building import collect
 from retrieval.index.delta import Delta
@@ -110,14 +111,28 @@ class BM25Index:
         return index
 
     @classmethod
-    def warm_up(cls) -> None:
+    def warm_up(cls, *, background: bool = False) -> None:
         """Run the compiled kernels once on a throwaway index, both query sizes, so that they
         are compiled (or loaded from numba's cache) before the first question arrives instead
-        of while it waits: seconds with a cold cache."""
+        of while it waits: seconds with a cold cache.
+
+        ``background``: compile in a thread and return at once; until it is done every index
+        takes its exact numpy paths (what `liveblog-bot run` does, so a fresh install answers
+        its first question within a few seconds)."""
+        if background:
+            warm_in_background(cls._run_kernels)
+        else:
+            cls._run_kernels()
+
+    @classmethod
+    def _run_kernels(cls) -> None:
         terms = [f"term{i}" for i in range(kernels.SMALL_SEEN_TERMS + 1)]
         index = cls.build((f"doc{i}", [terms[i % len(terms)], "filler"]) for i in range(40))
         index.top_k(terms[:2], 3)
         index.top_k(terms, 3)
+        index.holds(["doc0", "doc1"], terms[:2])
+        index.upsert("doc0", [terms[1], "filler"])
+        index.top_k(terms[:2], 3)
 
     def upsert(self, doc_id: str, tokens: Sequence[str]) -> None:
         """Add a document, or replace an existing document's tokens (it keeps its rank order)."""
@@ -294,8 +309,9 @@ class BM25Index:
         rows = np.array([r for r, _ in found], dtype=np.int64)
         slots = np.array([s for _, s in found], dtype=np.int64)
         main = self._loc[slots] == MAIN
-        if kernels.gather_tfs is not None and bool(main.any()):
-            matrix = kernels.gather_tfs(self._main.forward_index, slots[main], wanted)
+        gather_tfs = usable(kernels.gather_tfs)
+        if gather_tfs is not None and bool(main.any()):
+            matrix = gather_tfs(self._main.forward_index, slots[main], wanted)
             out[rows[main]] = matrix > 0
             rest = np.flatnonzero(~main)
         else:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval.index import kernels
+from retrieval.index._numba import usable
 from retrieval.index.arrays import DL, F64, I32, I64
 from retrieval.index.delta import Delta
 from retrieval.index.doc_ids import DocIds
@@ -85,7 +86,7 @@ def top_k(
     layers = view.main.layers
     if (
         prunable
-        and kernels.saat is not None
+        and usable(kernels.saat) is not None
         and layers is not None
         and distinct <= kernels.MAX_QUERY_TERMS
         and all(idf >= 0 for _, idf in weights)  # bounds assume contributions >= 0
@@ -181,9 +182,10 @@ def _top_k_pruned(
 def rescore(view: View, slots: I64, weights: Weights) -> F64:
     """Exact scores of a few slots (ascending), read from the forward index."""
     tids = list(dict.fromkeys(tid for tid, _ in weights))
-    if kernels.gather_tfs is not None and bool(np.all(view.loc[slots] == MAIN)):
+    gather_tfs = usable(kernels.gather_tfs)
+    if gather_tfs is not None and bool(np.all(view.loc[slots] == MAIN)):
         tids_arr = np.array(tids, np.int64)
-        matrix = kernels.gather_tfs(view.main.forward_index, slots, tids_arr)
+        matrix = gather_tfs(view.main.forward_index, slots, tids_arr)
         tf_of = {t: matrix[:, i].astype(np.float64) for i, t in enumerate(tids)}
         return _score_tfs(view, slots, weights, tf_of)
     postings: dict[int, tuple[list[int], list[int]]] = {tid: ([], []) for tid in tids}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.index import kernels
+from retrieval.index._numba import usable
 from retrieval.index.arrays import DL, EMPTY_I32, F32, I32, I64, TF, term_counts
 from retrieval.index.kernels import Forward, Inverted
 from retrieval.index.scoring import Bm25
@@ -110,8 +111,9 @@ def segment_from_forward(fwd_offsets: I64, fwd_terms: I32, fwd_tfs: TF, n_terms:
     """Invert slot-major postings (each slot's terms distinct) into term-major CSR arrays."""
     offsets = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(term_counts(fwd_terms, n_terms), out=offsets[1:])
-    if kernels.invert is not None:
-        docs, tfs = kernels.invert(Forward(fwd_offsets, fwd_terms, fwd_tfs), offsets)
+    invert = usable(kernels.invert)
+    if invert is not None:
+        docs, tfs = invert(Forward(fwd_offsets, fwd_terms, fwd_tfs), offsets)
     else:
         slots = np.repeat(np.arange(len(fwd_offsets) - 1, dtype=np.int32), np.diff(fwd_offsets))
         order = np.argsort(fwd_terms, kind="stable")  # stable: slots stay ascending per term
@@ -141,8 +143,9 @@ def gathered(
     np.cumsum(_run_lengths(code, a.offsets, b.offsets), out=offsets[1:])
     total = int(offsets[-1])
     out = Forward(offsets, np.empty(total, dtype=np.int32), np.empty(total, dtype=tf_type))
-    if kernels.gather_runs is not None:
-        kernels.gather_runs(code, a, b, out)
+    gather_runs = usable(kernels.gather_runs)
+    if gather_runs is not None:
+        gather_runs(code, a, b, out)
         return out
     for j, c in enumerate(code.tolist()):  # numpy: one slice per run
         src = a if c >= 0 else b
@@ -157,11 +160,12 @@ def layered(segment: Segment, dl: DL, k1: float, b: float, avgdl: float) -> None
     """Give ``segment`` its impact layers (reordering each long list in place); does nothing
     without the compiled kernels, which alone read them, or when it has them already
     (layering twice would scramble the slot order inside each list)."""
-    if kernels.layers is None or segment.layers is not None:
+    compute = usable(kernels.layers)
+    if compute is None or segment.layers is not None:
         return
     if not (segment.docs.flags.writeable and segment.tfs.flags.writeable):
         segment.docs, segment.tfs = np.array(segment.docs), np.array(segment.tfs)
     inverted = Inverted(segment.offsets, segment.docs, segment.tfs)
     params = Bm25(k1, b, max(avgdl, 1e-9))
-    lists, lo, hi, bound = kernels.layers(inverted, dl, params, LAYER_FRACTIONS, LAYER_MIN)
+    lists, lo, hi, bound = compute(inverted, dl, params, LAYER_FRACTIONS, LAYER_MIN)
     segment.layers = Layers(lists, lo, hi, bound, params.avgdl)
