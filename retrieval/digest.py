@@ -129,6 +129,10 @@ class DigestWindow:
         self._ids = [entry.post.post_id for entry in entries]
         self._dated = [entry.dated for entry in entries]
         self._covered_by = [covered_by.get(i, ()) for i in range(len(entries))]
+        self._id_set = frozenset(self._ids)
+        # Chats of one morning share most windows (the same run time, nothing sent since):
+        # each distinct (since, sent ids in the window) is cut once.
+        self._selections: dict[tuple[datetime, frozenset[str]], DigestSelection] = {}
 
     @classmethod
     def load(cls, store: Store, *, since: datetime, now: datetime) -> DigestWindow:
@@ -161,6 +165,13 @@ class DigestWindow:
         since = self.since if since is None else since
         if _utc(since) < _utc(self.since):
             raise ValueError("a selection cannot start before the window it is cut from")
+        key = (since, frozenset(i for i in exclude if i in self._id_set))
+        known = self._selections.get(key)
+        if known is None:
+            known = self._selections[key] = self._cut(since, key[1])
+        return known
+
+    def _cut(self, since: datetime, exclude: AbstractSet[str]) -> DigestSelection:
         since_key, day_key = _since_keys(since)
         count = len(self._entries)
         # newest first: entries before `sure` are inside; up to `reach`, only date-only ones are

@@ -70,11 +70,26 @@ class DigestRenderer:
         self._lines: dict[tuple[str, str], _Piece] = {}
         self._headings: dict[str, _Piece] = {}
         self._items: dict[str, ResultItem] = {}
+        self._replies: dict[tuple[int, str, bool], tuple[DigestSelection, Reply | None]] = {}
 
     def render(
         self, selection: DigestSelection, zone: ZoneInfo, *, scheduled: bool
     ) -> Reply | None:
-        """One message, or None for a scheduled run with nothing new (/digest says so instead)."""
+        """One message, or None for a scheduled run with nothing new (/digest says so instead).
+
+        The same selection (a window hands out one object per distinct cut) in the same zone
+        is rendered once per batch."""
+        key = (id(selection), zone.key, scheduled)
+        held = self._replies.get(key)
+        if held is not None and held[0] is selection:
+            return held[1]
+        reply = self._render(selection, zone, scheduled=scheduled)
+        self._replies[key] = (selection, reply)
+        return reply
+
+    def _render(
+        self, selection: DigestSelection, zone: ZoneInfo, *, scheduled: bool
+    ) -> Reply | None:
         total = len(selection)
         since = show_time(Timestamp.of_time(selection.since), zone)
         if total == 0:
