@@ -81,7 +81,7 @@ class Library:
         """The saved index brought up to date, or None (logged) when a rebuild is due."""
         posts = self.store.count_posts()
         limit = rebuild_threshold(posts)
-        missing = self._count_since(generation, limit + 1)
+        missing = self.store.count_since(generation, limit + 1)
         if missing > limit:
             log.info(
                 "rebuilding the index: more than %d of %d posts were written since it was "
@@ -109,18 +109,9 @@ class Library:
             log.info("index brought up to date: %d posts written since", caught_up)
         return index
 
-    def _count_since(self, generation: int, limit: int) -> int:
-        """Posts written after ``generation``, counted up to ``limit``."""
-        count = 0
-        for _ in self.store.posts_since(generation):
-            count += 1
-            if count >= limit:
-                break
-        return count
-
     def _rebuild(self) -> BM25Index:
         self._indexed = self.store.generation()  # first: the build may see later writes too
-        index = BM25Index.build(_tokenized(self.store.iter_posts()))  # streamed from the store
+        index = BM25Index.build(_tokenized(self.store.texts()))  # streamed from the store
         index.analyzer = analyzer_identity()
         self._save(index)
         return index
@@ -128,7 +119,7 @@ class Library:
     def _catch_up(self, index: BM25Index) -> int:
         """Index the posts written since `_indexed` (by this process or another one)."""
         generation = self.store.generation()  # first: later writes are only indexed twice
-        count = index.upsert_many(_tokenized(self.store.posts_since(self._indexed)))
+        count = index.upsert_many(_tokenized(self.store.texts(since=self._indexed)))
         self._indexed = generation
         self._dirty = self._dirty or count > 0
         return count
@@ -213,15 +204,16 @@ class Library:
         self.store.close()
 
 
-def _tokenized(posts: Iterator[Post]) -> Iterator[tuple[str, list[str]]]:
-    """(post id, terms) of each post, tokenized in bulk; the archive never sits in memory."""
+def _tokenized(texts: Iterator[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """(post id, terms) of each (post id, text), tokenized in bulk; the archive never sits
+    in memory."""
     ids: list[str] = []
 
-    def texts() -> Iterator[str]:
-        for post in posts:
-            ids.append(post.post_id)
-            yield post.text
+    def only_texts() -> Iterator[str]:
+        for post_id, text in texts:
+            ids.append(post_id)
+            yield text
 
-    for n, terms in enumerate(tokenize_many(texts())):
+    for n, terms in enumerate(tokenize_many(only_texts())):
         yield ids[n], terms
         ids[n] = ""  # the index keeps its own compact copy of the ids

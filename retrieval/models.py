@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -102,6 +103,12 @@ class Coverage:
     started: Timestamp | None = None
 
 
+def post_text(title: str, body: Iterable[str], captions: Iterable[str]) -> str:
+    """The text the index ranks a post by (`Post.text`), also for readers that skip the
+    `Post` (a rebuild reads only ids and texts)."""
+    return "\n\n".join((title, *body, *captions))
+
+
 @dataclass(frozen=True)
 class Post:
     """One live-blog entry. `position` is its place on the page (0 = top = newest).
@@ -126,7 +133,7 @@ class Post:
     @property
     def text(self) -> str:
         """Title, body and captions as one text, the unit the index ranks."""
-        return "\n\n".join((self.title, *self.body, *self.captions))
+        return post_text(self.title, self.body, self.captions)
 
     def implausible(self, now: datetime) -> str | None:
         """Why this post cannot be real coverage: a time `Timestamp.implausible` refuses, or a

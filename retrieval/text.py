@@ -97,27 +97,50 @@ def tokenize(text: str) -> list[str]:
     return terms
 
 
-def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator[list[str]]:
-    """`tokenize` of each text, several times faster on large archives.
+#: Bytes that can be part of a word (`_WORD`): ASCII letters, digits, "_", the ASCII
+#: joiners, and every byte of a multi-byte UTF-8 character. Any other ASCII byte ends a word.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'-")
+_SPLIT_TABLE = bytes(b if b in _WORD_BYTES or b >= 0x80 else 0x20 for b in range(256))
 
-    The terms of a text depend only on its raw words, so each distinct raw word is analysed
-    once and remembered (the memo is dropped when it holds ``cache_size`` words); the token
-    lists are identical to ``tokenize``'s. The memo ends with the iteration; the stems of an
-    archive's whole vocabulary would otherwise stay in `_stem`'s cache for good.
+
+def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator[list[str]]:
+    """`tokenize` of each text, several times faster on large archives (rebuilds, catch-ups).
+
+    The UTF-8 bytes of a text are cut at every ASCII byte that no word can hold (one
+    `bytes.translate` and `split`, in C); no `_WORD` match spans such a byte, so the matches
+    inside each piece are exactly those of the whole text. Each distinct piece is analysed
+    once and remembered (the memo is dropped when it holds ``cache_size`` pieces), so the
+    token lists are identical to ``tokenize``'s. The memo ends with the iteration.
     """
     stem = _stemmer.stemWord
-    memo: dict[str, list[str]] = {}
+    single: dict[bytes, str] = {}  # a piece with at most one term ("" for none)
+    several: dict[bytes, list[str]] = {}  # the rare piece with more ("anti-tank")
+    lookup = single.__getitem__
     findall = _WORD.findall
+
+    def learn(piece: bytes) -> None:
+        raw = piece.decode("utf-8", "surrogatepass")
+        terms = [term for word in findall(raw) for term in _analyse(word, stem)]
+        if len(terms) > 1:
+            several[piece] = terms
+        single[piece] = terms[0] if len(terms) == 1 else ""
+
     for text in texts:
-        terms: list[str] = []
-        for raw in findall(text):
-            analysed = memo.get(raw)
-            if analysed is None:
-                if len(memo) >= cache_size:
-                    memo.clear()
-                analysed = memo[raw] = _analyse(raw, stem)
-            terms += analysed
-        yield terms
+        pieces = text.encode("utf-8", "surrogatepass").translate(_SPLIT_TABLE).split()
+        try:
+            found = list(map(lookup, pieces))
+        except KeyError:
+            if len(single) >= cache_size:
+                single.clear()
+                several.clear()
+            for piece in pieces:
+                if piece not in single:
+                    learn(piece)
+            found = list(map(lookup, pieces))
+        if several and not several.keys().isdisjoint(pieces):
+            yield [t for piece in pieces for t in several.get(piece) or (single[piece],) if t]
+        else:
+            yield list(filter(None, found))
 
 
 @lru_cache(maxsize=200_000)

@@ -295,7 +295,6 @@ class BM25Index:
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found[:limit]
 
-
     def holds(self, doc_ids: Sequence[str], terms: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which of ``terms`` each document holds (rows: ``doc_ids``, columns: ``terms``),
         read from the forward index: the answer core's relevance floor needs no post text."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from retrieval.models import Coverage, Post, Timestamp
+from retrieval.models import Coverage, Post, Timestamp, post_text
 
 
 def post_record(post: Post, digest: str, now: str) -> dict[str, Any]:
@@ -41,6 +41,11 @@ def post_from_row(row: dict[str, Any]) -> Post:
         updated=Timestamp.parse(row["updated"]) if row["updated"] else None,
         captions=tuple(json.loads(row.get("captions") or "[]")),
     )
+
+
+def text_from_row(title: str, body: str, captions: str | None) -> str:
+    """`Post.text` straight from a row's columns, without building the `Post`."""
+    return post_text(title, json.loads(body), json.loads(captions) if captions else ())
 
 
 def coverage_record(coverage: Coverage, identity: str, now: str) -> dict[str, Any]:

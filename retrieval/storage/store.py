@@ -24,7 +24,13 @@ from sqlite_utils import Database
 from retrieval.models import Coverage, Post, Timestamp
 from retrieval.storage.errors import StoreError
 from retrieval.storage.identity import PostFace, coverage_identity, match_posts
-from retrieval.storage.records import coverage_from_row, coverage_record, post_from_row, post_record
+from retrieval.storage.records import (
+    coverage_from_row,
+    coverage_record,
+    post_from_row,
+    post_record,
+    text_from_row,
+)
 from retrieval.storage.schema import SCHEMA_VERSION, migrate, user_version
 from retrieval.storage.transactions import write
 
@@ -280,6 +286,15 @@ class Store:
     def is_empty(self) -> bool:
         return self.count_posts() == 0
 
+    def count_since(self, generation: int, limit: int) -> int:
+        """Posts written after ``generation``, counted up to ``limit`` (by the generation
+        index: what start-up weighs before choosing between catching up and rebuilding)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM posts WHERE generation > ? LIMIT ?)",
+            [generation, limit],
+        ).fetchone()
+        return int(row[0])
+
     def posts(self, post_ids: Iterable[str]) -> dict[str, Post]:
         """Posts by id (missing ids are simply absent)."""
         found: dict[str, Post] = {}
@@ -298,6 +313,17 @@ class Store:
         """Every post, in a stable order (the order the index is built in)."""
         for row in self.db.query("SELECT * FROM posts ORDER BY rowid"):
             yield post_from_row(row)
+
+    def texts(self, since: int | None = None) -> Iterator[tuple[str, str]]:
+        """(post id, `Post.text`) of every post, or of those written after generation
+        ``since``, in `iter_posts`' order: what (re)indexing needs, several times cheaper
+        than whole posts."""
+        where, params = ("WHERE generation > ?", [since]) if since is not None else ("", [])
+        cursor = self.db.execute(
+            f"SELECT post_id, title, body, captions FROM posts {where} ORDER BY rowid", params
+        )
+        for post_id, title, body, captions in cursor:
+            yield post_id, text_from_row(title, body, captions)
 
     def posts_since(self, generation: int) -> Iterator[Post]:
         """Posts written after ``generation``, in the order `iter_posts` gives them."""

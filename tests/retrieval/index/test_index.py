@@ -773,6 +773,39 @@ def test_tokenize_many_gives_exactly_the_tokens_of_tokenize() -> None:
     assert list(tokenize_many(texts, cache_size=50)) == [tokenize(t) for t in texts]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                [
+                    *"aZ09_'-. ,;:\n\t\"!?()[]@#",
+                    "\u2019",
+                    "\u2010",
+                    "\u2011",
+                    "\u2014",
+                    "\u201c",
+                    "\u00e9",
+                    "\u00df",
+                    "\u0416",
+                    "\u4e2d",
+                    "\u0661",
+                    "\ud800",
+                    "\U0001f600",
+                ]
+            ),
+            max_size=60,
+        ),
+        max_size=8,
+    ),
+    st.integers(1, 40),
+)
+def test_tokenize_many_equals_tokenize_on_any_text(texts: list[str], cache_size: int) -> None:
+    """The bulk tokenizer cuts bytes, not words: whatever the characters (ASCII punctuation,
+    joiners, other scripts, lone surrogates), it must give `tokenize`'s terms."""
+    assert list(tokenize_many(texts, cache_size=cache_size)) == [tokenize(t) for t in texts]
+
+
 def test_term_counts_by_chunk_equal_one_bincount() -> None:
     terms = np.array([3, 0, 3, 1, 3, 0, 2, 5, 5], dtype=np.int32)
     for chunk in (1, 2, 4, 100):
