@@ -12,16 +12,15 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from retrieval.importing import FORMATS
+from retrieval.sources.formats import FORMATS
 
 if TYPE_CHECKING:  # the heavy modules (pydantic, numba, the index) load after parsing
     from bot.core.reply import Reply
     from bot.settings import Settings
     from retrieval.library import Library
-    from retrieval.sources.detect import Format
+    from retrieval.sources.formats import Format
 
 log = logging.getLogger("liveblog_bot")
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -39,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="liveblog-bot", description="Follow live news coverage from Telegram.")
-    parser.add_argument("--version", action="version", version=f"liveblog-bot {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     commands.add_parser("run", help="the Telegram bot if a token is set, else the terminal chat")
     commands.add_parser("chat", help="terminal chat: questions and the bot's commands")
@@ -81,11 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    try:
-        return version("liveblog-bot")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+class _VersionAction(argparse.Action):
+    """`--version`, reading the installed metadata only when asked (importlib.metadata is
+    slow to import, and `--help` must answer at once)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("liveblog-bot")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown"
+        print(f"liveblog-bot {found}")
+        parser.exit()
 
 
 def _limit(text: str) -> int:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError, plaintext
-from retrieval.sources.detect import Format, decode, detect_format
+from retrieval.sources.detect import decode, detect_format
+from retrieval.sources.formats import Format
 
 if TYPE_CHECKING:
     from retrieval.sources.fetch import AddressRule
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # the same limit as a fetched URL's
 
 SAMPLE_NAME = "cnn-russia-ukraine-2023-05-02.txt"
-FORMATS: tuple[Format, ...] = ("liveblog_html", "feed", "jsonl", "plaintext")
 
 
 def bundled_sample() -> bytes:

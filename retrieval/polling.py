@@ -34,8 +34,8 @@ from retrieval.importing import parse_content
 from retrieval.library import Library
 from retrieval.models import Post
 from retrieval.sources import Parsed, SourceError
-from retrieval.sources.detect import Format
 from retrieval.sources.fetch import AddressRule, FetchResult, fetch, public_only
+from retrieval.sources.formats import Format
 from retrieval.storage.schema import migrate
 from retrieval.storage.store import ImportReport
 from retrieval.storage.transactions import write
@@ -167,7 +167,7 @@ def check_url(url: str) -> str:
 
 
 def check_format(fmt: str | None) -> Format | None:
-    """An importer name (see `retrieval.importing.FORMATS`) or None for detection."""
+    """An importer name (see `retrieval.sources.formats.FORMATS`) or None for detection."""
     if fmt is None:
         return None
     names: tuple[str, ...] = get_args(Format)

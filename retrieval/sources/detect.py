@@ -12,13 +12,11 @@ import json
 import re
 import unicodedata
 from pathlib import PurePosixPath
-from typing import Literal
 
 import charset_normalizer
 
 from retrieval.sources import SourceError
-
-Format = Literal["liveblog_html", "feed", "jsonl", "plaintext"]
+from retrieval.sources.formats import Format
 
 _SNIFF_BYTES = 64 * 1024
 
