@@ -113,34 +113,36 @@ def tokenize_many(texts: Iterable[str], cache_size: int = 1_000_000) -> Iterator
     token lists are identical to ``tokenize``'s. The memo ends with the iteration.
     """
     stem = _stemmer.stemWord
-    single: dict[bytes, str] = {}  # a piece with at most one term ("" for none)
-    several: dict[bytes, list[str]] = {}  # the rare piece with more ("anti-tank")
-    lookup = single.__getitem__
+    # Each piece's terms as one string: "" for none, the term, or the rare piece's several
+    # terms ("anti-tank") joined by NUL, which no term holds; a text with such a piece is
+    # joined and split again, all in C.
+    memo: dict[bytes, str] = {}
+    several: set[bytes] = set()
+    lookup = memo.__getitem__
     findall = _WORD.findall
 
     def learn(piece: bytes) -> None:
         raw = piece.decode("utf-8", "surrogatepass")
         terms = [term for word in findall(raw) for term in _analyse(word, stem)]
         if len(terms) > 1:
-            several[piece] = terms
-        single[piece] = terms[0] if len(terms) == 1 else ""
+            several.add(piece)
+        memo[piece] = "\0".join(terms)
 
     for text in texts:
         pieces = text.encode("utf-8", "surrogatepass").translate(_SPLIT_TABLE).split()
         try:
-            found = list(map(lookup, pieces))
+            found = list(filter(None, map(lookup, pieces)))
         except KeyError:
-            if len(single) >= cache_size:
-                single.clear()
+            if len(memo) >= cache_size:
+                memo.clear()
                 several.clear()
             for piece in pieces:
-                if piece not in single:
+                if piece not in memo:
                     learn(piece)
-            found = list(map(lookup, pieces))
-        if several and not several.keys().isdisjoint(pieces):
-            yield [t for piece in pieces for t in several.get(piece) or (single[piece],) if t]
-        else:
-            yield list(filter(None, found))
+            found = list(filter(None, map(lookup, pieces)))
+        if several and not several.isdisjoint(pieces):
+            found = "\0".join(found).split("\0")
+        yield found
 
 
 @lru_cache(maxsize=200_000)

@@ -169,8 +169,11 @@ class BM25Index:
             slot = self._ids.append(doc_id)
             self._ensure_slot_capacity(slot + 1)
         counts = Counter(tokens)
-        term_id = self._term_id
-        term_ids = np.fromiter((term_id(t) for t in counts), dtype=np.int32, count=len(counts))
+        known = list(map(self._term_ids.get, counts))  # one C loop; new terms are rare
+        if None in known:
+            pairs = zip(counts, known, strict=True)
+            known = [self._term_id(t) if i is None else i for t, i in pairs]
+        term_ids = np.array(known, dtype=np.int32)
         tfs = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
         self._loc[slot] = self._delta.add(slot, term_ids, tfs, by_term=removed is None)
         if len(tokens) > np.iinfo(self._dl.dtype).max:
