@@ -31,7 +31,7 @@ from retrieval.models import Post
 from retrieval.search import Searcher
 from retrieval.sources import Parsed
 from retrieval.storage.store import ImportReport, Store
-from retrieval.text import analyzer_identity, tokenize, tokenize_many
+from retrieval.text import analyzer_identity, tokenize_many
 
 log = logging.getLogger(__name__)
 _STAMP = "library.json"
@@ -157,10 +157,14 @@ class Library:
             return []
         generation = self.store.generation()
         new: list[Post] = []
-        for post in self.store.posts_since(self._indexed):
-            if post.post_id not in self.index:
-                new.append(post)
-            self.index.upsert(post.post_id, tokenize(post.text))
+
+        def written() -> Iterator[tuple[str, str]]:
+            for post in self.store.posts_since(self._indexed):
+                if post.post_id not in self.index:  # asked before its own upsert
+                    new.append(post)
+                yield post.post_id, post.text
+
+        if self.index.upsert_many(_tokenized(written())):  # a 200k import: one merge
             self._dirty = True
         self._indexed = generation
         return new
