@@ -40,8 +40,8 @@ LARGE_INDEX = 100_000
 SAVE_INTERVAL_S = 600.0
 #: Catching up (bulk upserts, one merge) costs about what a rebuild costs per post, plus the
 #: load and the merge: it stays faster until most of the store is missing. Measured
-#: (benchmarks/bench_startup.py): 200k missing of 1M, catch-up 75-90 s against a 339 s
-#: rebuild; 200k of 250k, 67 s against 69 s. Past this share of the store, rebuild.
+#: (benchmarks/bench_startup.py): 200k missing of 250k, catch-up 18.5 s against a 21.0 s
+#: rebuild; of 1M, catch-up 22.7 s. Past this share of the store, rebuild.
 CATCH_UP_SHARE = 0.75
 CATCH_UP_MIN = 10_000
 
