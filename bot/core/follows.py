@@ -157,7 +157,7 @@ class Follows:
 
     def clear_thread(self, chat_id: int, thread_id: int) -> None:
         """A forum topic was deleted: its follows alert the chat (General) from now on."""
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 "UPDATE follows SET thread_id = NULL WHERE chat_id = ? AND thread_id = ?",
                 [chat_id, thread_id],

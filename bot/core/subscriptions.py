@@ -262,7 +262,7 @@ class Subscriptions:
 
     def clear_thread(self, chat_id: int) -> None:
         """The digest's forum topic was deleted: send to the chat (General) from now on."""
-        with self.db.conn:
+        with write(self.db):
             self.db.execute(
                 "UPDATE digest_subscriptions SET thread_id = NULL WHERE chat_id = ?", [chat_id]
             )
@@ -420,7 +420,7 @@ class Subscriptions:
         """Remember what /digest showed a chat, so /digest repeats none; the scheduled
         digest still includes them (an on-demand look never uses up the daily digest)."""
         sent = _iso(at or self.clock())
-        with self.db.conn:
+        with write(self.db):
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO digest_on_demand_posts (chat_id, post_id, sent_at) "
                 "VALUES (?, ?, ?)",
