@@ -16,12 +16,14 @@ from pytest_httpserver import HTTPServer
 from bot.core.chat import NoDirectory
 from bot.core.sources import SourcesCommands
 from retrieval.channels import Channels
+from retrieval.importing import parse_content
 from retrieval.library import Library
 from retrieval.polling import Sources, poll
 from retrieval.sources import SourceError
 from tests.bot.test_cli import run
 
 REAL = Path(__file__).parent.parent / "fixtures" / "real"
+SOURCES = Path(__file__).parent.parent / "fixtures" / "sources"
 EXPRESS = REAL / "express_live_2024-07-18.html"  # names itself "Express"
 T0 = datetime(2024, 7, 18, 12, 0, tzinfo=UTC)
 
@@ -63,6 +65,13 @@ def test_a_source_without_an_outlet_keeps_the_pages_name(
     assert source.outlet is None
     outcome = poll(library, source, T0)
     assert {p.source for p in outcome.added_posts} == {"Express"}
+
+
+@pytest.mark.parametrize("name", ["rss_liveblog.xml", "atom_liveblog.atom", "archive.jsonl"])
+def test_the_outlet_applies_to_every_format_and_every_coverage(name: str) -> None:
+    parsed = parse_content((SOURCES / name).read_bytes(), origin=name, outlet="The Gazette")
+    assert parsed and all(p.coverage.source == "The Gazette" for p in parsed)
+    assert {post.source for p in parsed for post in p.posts} == {"The Gazette"}
 
 
 @pytest.mark.parametrize("outlet", ["x" * 81, " -- "])
