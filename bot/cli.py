@@ -62,12 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="import coverage from a file or URL")
     importer.add_argument("location", metavar="PATH-or-URL")
     importer.add_argument("--format", choices=FORMATS, help="skip format detection")
+    importer.add_argument(
+        "--outlet", metavar="NAME", help='credit the posts to this outlet, e.g. "The Mirror"'
+    )
     sources = commands.add_parser("sources", help="sources the bot keeps fresh while it runs")
     source_commands = sources.add_subparsers(dest="sources_command", parser_class=_Parser)
     add = source_commands.add_parser("add", help="poll a live-blog page or feed")
     add.add_argument("url", metavar="URL")
     add.add_argument("--every", default="5m", help="polling interval, e.g. 30s, 5m, 1h")
     add.add_argument("--format", choices=FORMATS, help="skip format detection")
+    add.add_argument(
+        "--outlet", metavar="NAME", help='credit its posts to this outlet, e.g. "The Mirror"'
+    )
     source_commands.add_parser("list", help="sources with their last success and error")
     remove = source_commands.add_parser("remove", help="stop polling a source")
     remove.add_argument("source_id", metavar="ID", type=_positive)
@@ -199,7 +205,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             reply = Timelines(library, sessions).timeline(" ".join(args.query), prefs, args.page)
             return _emit(reply, args.json)
         if command == "import":
-            return _import(library, args.location, args.format, settings.max_source_bytes)
+            return _import(
+                library, args.location, args.format, settings.max_source_bytes, args.outlet
+            )
         if command == "sources":
             return _sources(library, args)
         if command == "stats":
@@ -229,14 +237,18 @@ def _operate(command: str, args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _import(library: Library, location: str, fmt: Format | None, max_bytes: int) -> int:
+def _import(
+    library: Library, location: str, fmt: Format | None, max_bytes: int, outlet: str | None
+) -> int:
     """Import with a progress bar on a terminal; the counts line always ends it."""
     from bot.progress import import_progress, ingest_with_progress
     from retrieval.importing import read_location
+    from retrieval.polling import check_outlet
 
+    outlet = check_outlet(outlet)
     with import_progress() as progress:
         progress.stage(f"Reading {location}")
-        parsed = read_location(location, fmt, max_bytes=max_bytes)
+        parsed = read_location(location, fmt, max_bytes=max_bytes, outlet=outlet)
         report = ingest_with_progress(library, parsed, progress)
     for line in report.notes + report.rejected:
         print(line)
@@ -250,8 +262,9 @@ def _sources(library: Library, args: argparse.Namespace) -> int:
 
     registry = Sources(library.store.db)
     if args.sources_command == "add":
-        source = registry.add(args.url, args.every, fmt=args.format)
-        print(f"added source #{source.id}: {source.url}, every {source.every}")
+        source = registry.add(args.url, args.every, fmt=args.format, outlet=args.outlet)
+        shown = f" as {source.outlet}" if source.outlet else ""
+        print(f"added source #{source.id}: {source.url}{shown}, every {source.every}")
     elif args.sources_command == "remove":
         source = registry.remove(args.source_id)
         print(f"removed source #{source.id}: {source.url}")
@@ -265,7 +278,8 @@ def _sources(library: Library, args: argparse.Namespace) -> int:
                 if source.last_success
                 else "never"
             )
-            line = f"#{source.id} {source.url} every {source.every} · last success {ok}"
+            shown = f" as {source.outlet}" if source.outlet else ""
+            line = f"#{source.id} {source.url}{shown} every {source.every} · last success {ok}"
             if source.last_error:
                 line += f" · last error ({source.consecutive_failures}×): {source.last_error}"
             print(line)

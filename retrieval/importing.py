@@ -48,11 +48,13 @@ def read_location(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     allow_address: AddressRule | None = None,
+    outlet: str | None = None,
 ) -> list[Parsed]:
     """Parse the coverage at a path or URL; every failure is a `SourceError` with one line.
 
     `allow_address` limits which addresses a URL may lead to (see `retrieval.sources.fetch`);
-    None, for the operator's own commands, allows any.
+    None, for the operator's own commands, allows any. `outlet` names the outlet instead of
+    the name the content gives (see `parse_content`).
     """
     if is_url(location):
         from retrieval.sources.fetch import fetch  # httpx is only needed for URLs
@@ -64,11 +66,13 @@ def read_location(
             content_type=result.content_type,
             charset=result.charset,
             fmt=fmt,
+            outlet=outlet,
         )
     if "://" in location:
         raise SourceError(f"only http:// and https:// URLs can be imported, not {location}")
     path = Path(location).expanduser()
-    return parse_content(read_file(path, location, max_bytes=max_bytes), origin=str(path), fmt=fmt)
+    content = read_file(path, location, max_bytes=max_bytes)
+    return parse_content(content, origin=str(path), fmt=fmt, outlet=outlet)
 
 
 def read_file(path: Path, shown: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -135,18 +139,32 @@ def parse_content(
     charset: str | None = None,
     fmt: Format | None = None,
     now: datetime | None = None,
+    outlet: str | None = None,
 ) -> list[Parsed]:
     """Detect the format (unless given) and hand the content to its importer.
 
     Most sources hold one coverage; a JSON Lines archive may hold several, one `Parsed` each.
-    Posts with implausible times at `now` (default: the current time) are rejected.
+    Posts with implausible times at `now` (default: the current time) are rejected. `outlet`
+    (a newsroom's setting for a source, "The Mirror") replaces the outlet name the content
+    gives, on the coverage and on every post.
     """
     moment = now or datetime.now(UTC)
     try:
-        parsed = _parse(content, origin, content_type, charset, fmt, moment)
+        parsed = _parse(content, origin, content_type, charset, fmt, moment, outlet)
     except RecursionError:  # e.g. JSON-LD nested 100,000 deep: one line, never a traceback
         raise SourceError(f"{name_of(origin)} is nested too deeply to read") from None
-    return [_plausible(one, moment) for one in parsed]
+    return [_plausible(with_outlet(one, outlet), moment) for one in parsed]
+
+
+def with_outlet(parsed: Parsed, outlet: str | None) -> Parsed:
+    """`parsed` credited to `outlet` (None: as it came)."""
+    if not outlet:
+        return parsed
+    return replace(
+        parsed,
+        coverage=replace(parsed.coverage, source=outlet),
+        posts=[replace(post, source=outlet) for post in parsed.posts],
+    )
 
 
 def name_of(origin: str | None) -> str:
@@ -186,6 +204,7 @@ def _parse(
     charset: str | None,
     fmt: Format | None,
     now: datetime,
+    outlet: str | None = None,
 ) -> list[Parsed]:
     if not content.strip():
         raise SourceError("the file is empty")
@@ -197,7 +216,7 @@ def _parse(
     if fmt == "liveblog_html":
         from retrieval.sources import liveblog_html
 
-        return [liveblog_html.parse(content, url=url)]
+        return [liveblog_html.parse(content, url=url, outlet=outlet)]
     if fmt == "feed":
         from retrieval.sources import feed
 

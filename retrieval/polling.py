@@ -47,6 +47,7 @@ MIN_EVERY_SECONDS = 30
 MAX_EVERY_SECONDS = 7 * 24 * 3600
 MAX_BACKOFF_SECONDS = 3600
 MAX_URL_LENGTH = 2000
+MAX_OUTLET_LENGTH = 80
 FETCH_TIMEOUT = 20.0
 POLL_WORKERS = 4
 
@@ -62,7 +63,8 @@ class Source:
     """A registered URL and what the last polls of it found.
 
     `format` forces an importer (None: detect from the content); `next_due` is when the poller
-    should read it next; `last_report` is the last import's summary ("2 added, 1 updated, …").
+    should read it next; `last_report` is the last import's summary ("2 added, 1 updated, …");
+    `outlet` is the outlet name the newsroom set for it (None: the name the page gives).
     """
 
     id: int
@@ -78,6 +80,7 @@ class Source:
     next_due: datetime
     last_report: str | None
     from_chat: bool = False
+    outlet: str | None = None
 
     @property
     def every(self) -> str:
@@ -166,6 +169,23 @@ def check_url(url: str) -> str:
     return url
 
 
+def check_outlet(outlet: str | None) -> str | None:
+    """An outlet name as readers know it ("The Mirror"), one line of at most 80 characters;
+    None or blank: the name the content gives."""
+    if outlet is None:
+        return None
+    name = " ".join(outlet.split())
+    if not name:
+        return None
+    if len(name) > MAX_OUTLET_LENGTH:
+        raise SourceError(
+            f"that outlet name is {len(name)} characters long; the limit is {MAX_OUTLET_LENGTH}"
+        )
+    if not any(ch.isalnum() for ch in name):
+        raise SourceError(f"{name[:40]!r} is no outlet name; give it as readers know it")
+    return name
+
+
 def check_format(fmt: str | None) -> Format | None:
     """An importer name (see `retrieval.sources.formats.FORMATS`) or None for detection."""
     if fmt is None:
@@ -194,21 +214,23 @@ class Sources:
         fmt: str | None = None,
         now: datetime | None = None,
         from_chat: bool = False,
+        outlet: str | None = None,
     ) -> Source:
         """Register a URL, due at once. Raises `SourceError` for bad input or a known URL.
 
         `from_chat`: added by a chat user, not the operator: polled under `public_only`
-        (see `poll_due`)."""
+        (see `poll_due`). `outlet`: the name every post polled from it is credited to."""
         url = check_url(url)
         seconds = parse_interval(every)
         format_ = check_format(fmt)
+        outlet = check_outlet(outlet)
         moment = _utc(now)
         try:
             with write(self.db):
                 cursor = self.db.execute(
-                    "INSERT INTO sources (url, format, every_seconds, added, "
-                    "consecutive_failures, next_due, added_from_chat) VALUES (?, ?, ?, ?, 0, ?, ?)",
-                    [url, format_, seconds, _iso(moment), _iso(moment), int(from_chat)],
+                    "INSERT INTO sources (url, format, every_seconds, added, consecutive_failures,"
+                    " next_due, added_from_chat, outlet) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                    [url, format_, seconds, _iso(moment), _iso(moment), int(from_chat), outlet],
                 )
                 new_id = cursor.lastrowid
         except sqlite3.IntegrityError:  # the unique index on url: also safe between processes
@@ -361,6 +383,7 @@ def download(
             content_type=result.content_type,
             charset=result.charset,
             fmt=source.format,
+            outlet=source.outlet,
         )
     except SourceError as exc:
         return Download(source, None, error=str(exc))
@@ -511,4 +534,5 @@ def _source_from_row(row: dict[str, Any]) -> Source:
         next_due=datetime.fromisoformat(row["next_due"]),
         last_report=row["last_report"],
         from_chat=bool(row.get("added_from_chat")),
+        outlet=row.get("outlet"),
     )

@@ -350,7 +350,7 @@ class CommandCore:
 
     @command(
         "sources",
-        args="[add URL [5m] | add @channel | remove ID]",
+        args="[add URL [5m] [as OUTLET] | add @channel | remove ID]",
         help="the live blogs, feeds and channels I keep fresh",
         menu="Manage polled sources (operators)",
         audience="bot_admins",

@@ -14,8 +14,9 @@ from retrieval.sources import SourceError
 from retrieval.sources.fetch import check_destination, public_only
 
 SOURCES_USAGE = (
-    "/sources — list; /sources add URL [5m] — poll a live blog or feed; "
-    "/sources add @channel — import a channel's posts; /sources remove ID"
+    "/sources — list; /sources add URL [5m] [as Outlet Name] — poll a live blog or feed "
+    "(its posts credited to that outlet); /sources add @channel — import a channel's posts; "
+    "/sources remove ID"
 )
 
 
@@ -36,7 +37,7 @@ class SourcesCommands:
         self.allow_private = allow_private
 
     async def run(self, args: str, *, from_chat: bool) -> Reply:
-        """/sources [add URL [every] | add @channel | remove ID].
+        """/sources [add URL [every] [as OUTLET] | add @channel | remove ID].
 
         `from_chat`: asked in a chat (Telegram), not by the operator at the terminal: the URL
         must lead to a public address, now and at every poll, unless private sources are
@@ -47,14 +48,23 @@ class SourcesCommands:
                 return self.listing()
             if words[0] == "add" and len(words) == 2 and words[1].startswith("@"):
                 return await self._add_channel(words[1])
+            outlet = None
+            if words[0] == "add" and "as" in words[2:]:
+                # "/sources add URL [5m] as The Mirror": the outlet its posts are credited to
+                at = words.index("as", 2)
+                outlet = " ".join(words[at + 1 :]) or None
+                if outlet is None:
+                    return invalid(SOURCES_USAGE)
+                words = words[:at]
             if words[0] == "add" and len(words) in (2, 3):
                 guarded = from_chat and not self.allow_private
                 if guarded:
                     check_destination(words[1], public_only)
                 every = words[2] if len(words) == 3 else "5m"
-                source = self.sources.add(words[1], every, from_chat=guarded)
+                source = self.sources.add(words[1], every, from_chat=guarded, outlet=outlet)
+                shown = f" as {source.outlet}" if source.outlet else ""
                 return info(
-                    f"Added source #{source.id}: {source.url}, polled every {source.every}."
+                    f"Added source #{source.id}: {source.url}{shown}, polled every {source.every}."
                 )
             if words[0] == "remove" and len(words) == 2 and words[1].lstrip("#").isdigit():
                 removed = self.sources.remove(int(words[1].lstrip("#")))
@@ -67,7 +77,8 @@ class SourcesCommands:
         lines = []
         for source in self.sources.list():
             ok = source.last_success.strftime("%d %b %H:%M UTC") if source.last_success else "never"
-            line = f"#{source.id} {source.url} — every {source.every}, last success {ok}"
+            shown = f" as {source.outlet}" if source.outlet else ""
+            line = f"#{source.id} {source.url}{shown} — every {source.every}, last success {ok}"
             if source.last_error:
                 line += f"; last error: {source.last_error}"
             lines.append(line)

@@ -4,7 +4,7 @@ Structured data often repeats the blog's headline, time or byline for every upda
 bodies short, while the page shows each update whole in its own element, usually with an `id`
 that its permalink points to. This module reads such elements generically: by the id a
 permalink names, or as the page's repeated elements that each carry a time. Layouts generic
-rules cannot read have adapters (`reach`, `wordpress_liveblog`) that return the same `Block`.
+rules cannot read have adapters (`reach`, `guardian`) that return the same `Block`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ _HEADINGS = ("h2", "h3", "h4")
 _CHROME = re.compile(
     r"(?:^|[\s_-])(?:caption|credit|share|sharing|social|advert|ad-slot|ad-container|related|"
     r"newsletter|promo|byline|author|contributor|timestamp|dateline|entry-info|toolbar|"
-    r"button|tags|reactions|comments?)(?:$|[\s_-])",
+    r"button|tags|reactions|comments?|inline-article|teaser)(?:$|[\s_-])",
     re.I,
 )
+_TEASER = re.compile(r"(?:^|[\s_-])(?:inline-article|teaser|related|promo)(?:$|[\s_-])", re.I)
 _BYLINE = re.compile(r"(?:^|[\s_-])(?:byline|author|contributor)(?:$|[\s_-])", re.I)
 _PROMO = re.compile(
     r"^(?:read more|read next|more:|related:|see also|watch:|listen:|sign up|subscribe|"
@@ -61,7 +62,18 @@ _CREDIT_LINE = re.compile(
 )
 # An embed's address shown as text until the publisher's script replaces it with the embed.
 _BARE_URL = re.compile(r"https?://\S+")
-_CMS_CODE = re.compile(r"\[\[[a-z]+:[^\]]*\]\]", re.I)
+# CMS codes left in text: la Repubblica's `[[ge:rep-locali:…]]` and `[[(gele.Finegil.…) …]]`.
+_CMS_CODE = re.compile(r"\[\[(?:[a-z]+:|\([a-z.]+[^)]*\))[^\]]*\]\]", re.I)
+# A time shown as a label beside the machine-readable one ("19:02 (IST), Oct 02", "12.50 BST",
+# "20:51 (IST)"): the post's time, not its text.
+_TIME_LABEL = re.compile(
+    r"\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*"
+    r"(?:\(?(?:IST|GMT|BST|CET|CEST|UTC|ET|EST|EDT|PT|PST|PDT|AEST|AEDT)\)?)?"
+    r"(?:,?\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?)(?:,?\s+\d{4})?)?",
+    re.I,
+)
+# Characters no reader sees (zero-width spaces and joiners, byte-order marks).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _NOT_AUTHORS = frozenset({"key event", "pinned", "breaking", "live", "update"})
 
 
@@ -99,7 +111,8 @@ def element_by_anchor(
 
 def repeated_updates(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     """The page's updates when nothing names them: microdata `liveBlogUpdate` elements, else the
-    largest group of three or more sibling elements of one class that each hold a `<time>`."""
+    largest group of three or more sibling elements of one tag and class (or none, as the Times
+    of India's) that each hold a `<time>`."""
     marked = root.xpath(
         "//*[@itemprop and contains(concat(' ', @itemprop, ' '), ' liveBlogUpdate ')]"
     )
@@ -112,42 +125,46 @@ def repeated_updates(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]
         groups: Counter[tuple[str, str]] = Counter()
         children = [c for c in parent if isinstance(c, lxml.html.HtmlElement)]
         for child in children:
-            if child.get("class") and child.find(".//time") is not None:
+            if child.find(".//time") is not None:
                 groups[(child.tag, child.get("class") or "")] += 1
         if not groups:
             continue
         (tag, cls), count = groups.most_common(1)[0]
         if count >= 3 and count > len(best):
-            best = [c for c in children if c.tag == tag and c.get("class") == cls]
+            best = [c for c in children if c.tag == tag and (c.get("class") or "") == cls]
     return best
 
 
 def read_block(element: lxml.html.HtmlElement, *, anchor: str | None = None) -> Block:
-    """Headline, time, authors and text of one update element, chrome left out."""
+    """Headline, time, authors and text of one update element, chrome left out.
+
+    Its anchor is the element's id, else that of an anchor target at its start, else that of
+    the element around it that holds nothing else (NDTV's `<li id="79_parent">`)."""
+    outer = _outer_anchor(element)
     element = _copy(element)
     headline = _headline(element)
     published = _time(element)
-    authors = _authors(element)
+    authors = authors_of(element)
     _drop_chrome(element)
     if anchor is None:
-        anchor = element.get("id") or _inner_anchor(element)
-    return Block(
-        anchor=anchor,
-        headline=headline,
-        published=published,
-        authors=authors,
-        body=clean_body(element_paragraphs(element)),
-    )
+        anchor = element.get("id") or _inner_anchor(element) or outer
+    body = clean_body(element_paragraphs(element))
+    if headline and body and body[0] == headline:
+        # Stated once in markup (`itemprop="headline" content=…`) and shown again as text.
+        body = body[1:]
+    return Block(anchor=anchor, headline=headline, published=published, authors=authors, body=body)
 
 
 def clean_body(paragraphs: tuple[str, ...]) -> tuple[str, ...]:
-    """Paragraphs without promos ("Read more: …"), image credits or CMS codes (`[[ge:…]]`)."""
+    """Paragraphs without promos ("Read more: …"), image credits, CMS codes (`[[ge:…]]`), time
+    labels ("19:02 (IST)") or invisible characters."""
     kept: list[str] = []
     for paragraph in paragraphs:
-        paragraph = " ".join(_CMS_CODE.sub("", paragraph).split())
+        paragraph = " ".join(_CMS_CODE.sub("", paragraph).translate(_INVISIBLE).split())
         paragraph = _TRAILING_PROMO.sub("", paragraph)
         if (
             not paragraph
+            or _TIME_LABEL.fullmatch(paragraph)
             or _PROMO.match(paragraph)
             or _is_credit(paragraph)
             or paragraph.casefold() in _FURNITURE
@@ -199,6 +216,20 @@ def _inner_anchor(element: lxml.html.HtmlElement) -> str | None:
     return None
 
 
+def _outer_anchor(element: lxml.html.HtmlElement) -> str | None:
+    """The id of the nearest enclosing element (at most three levels up) whose text is the
+    update's own: a wrapper that holds nothing but this update."""
+    own = len(" ".join(element.text_content().split()))
+    for parent in list(element.iterancestors())[:3]:
+        if parent.tag in ("body", "html"):
+            return None
+        if len(" ".join(parent.text_content().split())) > own + 80:
+            return None
+        if parent.get("id"):
+            return str(parent.get("id"))
+    return None
+
+
 def _copy(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     copied = lxml.html.fromstring(lxml.etree.tostring(element, encoding="unicode", with_tail=False))
     return copied if isinstance(copied, lxml.html.HtmlElement) else element
@@ -234,7 +265,9 @@ def _time(element: lxml.html.HtmlElement) -> Timestamp | None:
     return None
 
 
-def _authors(element: lxml.html.HtmlElement) -> tuple[str, ...]:
+def authors_of(element: lxml.html.HtmlElement) -> tuple[str, ...]:
+    """The writers an update element names: microdata `author`, `rel=author`, else elements
+    whose class or id says byline, author or contributor."""
     found: list[str] = []
     candidates = element.xpath(
         ".//*[@itemprop='author']//*[@itemprop='name']"
@@ -250,13 +283,24 @@ def _authors(element: lxml.html.HtmlElement) -> tuple[str, ...]:
             and not len(e)
         ]
     for candidate in candidates:
-        if not isinstance(candidate, lxml.html.HtmlElement):
+        if not isinstance(candidate, lxml.html.HtmlElement) or _in_teaser(candidate, element):
             continue
         name = candidate.get("content") or text_of(candidate)
         name = re.sub(r"^by\s+", "", name or "", flags=re.I).strip(" ,")
         if name and len(name) <= 60 and name.casefold() not in _NOT_AUTHORS and name not in found:
             found.append(name)
     return tuple(found)
+
+
+def _in_teaser(candidate: lxml.html.HtmlElement, update: lxml.html.HtmlElement) -> bool:
+    """Whether `candidate` is inside another story's card within the update (la Repubblica's
+    `inline-article`, whose "di Sami al-Ajrami" is that story's byline)."""
+    for ancestor in candidate.iterancestors():
+        if ancestor is update:
+            return False
+        if _TEASER.search(ancestor.get("class") or ""):
+            return True
+    return False
 
 
 def _drop_chrome(element: lxml.html.HtmlElement) -> None:
@@ -273,6 +317,8 @@ def _drop_chrome(element: lxml.html.HtmlElement) -> None:
             "nav",
         ) or _CHROME.search(f"{inner.get('class') or ''} {inner.get('id') or ''}"):
             drop(inner)
+        elif inner.tag == "a" and (inner.get("href") or "").lower().startswith("javascript:"):
+            drop(inner)  # a control (share, expand), not a link to read
         elif inner.get("itemprop") in ("datePublished", "dateModified", "author"):
             drop(inner)  # the update's time and byline, already read
 

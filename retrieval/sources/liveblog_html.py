@@ -3,10 +3,10 @@
 The page is the truth and its structured data the index to it. A live blog's
 `LiveBlogPosting` (JSON-LD, microdata or RDFa) lists its updates; each update's own element
 on the page, found by its permalink's fragment, by an adapter for the publisher's layout
-(`reach`) or as the page's repeated update elements, gives what the structured data lacks,
-repeats for every update or cuts short: headline, time, authors, full text, a permalink that
-exists on the page. A page without a live blog is read as an article (`article`); a page
-that is neither is refused with its reason.
+(`reach`, `guardian`) or as the page's repeated update elements, gives what the structured
+data lacks, repeats for every update or cuts short: headline, time, authors, full text, a
+permalink that exists on the page. A page without a live blog is read as an article
+(`article`); a page that is neither is refused with its reason.
 
 The helpers `html_to_paragraphs`, `text_to_paragraphs`, `parse_iso_timestamp` and
 `title_from_body` live in `html_text` and are re-exported here for the other importers.
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from retrieval.models import Coverage, Post, stable_id
-from retrieval.sources import Parsed, SourceError, reach
+from retrieval.sources import Parsed, SourceError, guardian, reach
 from retrieval.sources.article import article_node, parse_article
 from retrieval.sources.blocks import Block, read_block, repeated_updates
 from retrieval.sources.html_text import (
@@ -49,7 +49,7 @@ NO_UPDATES_NOTE = "the LiveBlogPosting lists no usable updates; read as an artic
 BLOCKS_ONLY_NOTE = "no LiveBlogPosting structured data; read the page's {n} update elements"
 
 # Publisher layouts the generic rules cannot read, each returning the page's update blocks.
-_ADAPTERS = (reach.entries,)
+_ADAPTERS = (reach.entries, guardian.entries)
 
 
 def parse(html: str | bytes, *, url: str | None = None, outlet: str | None = None) -> Parsed:
@@ -151,11 +151,12 @@ def _live_blog(
     # A page that shows some updates but not this one: its permalink's anchor is not here.
     shows_updates = any(block is not None for block in found)
     writers_shown = any(block is not None and block.authors for block in found)
+    outlets = frozenset({coverage.source.casefold(), (publisher(blog, index) or "").casefold()})
     for draft, block in zip(drafts, found, strict=True):
         if block is not None and block.anchor:
             used.add(block.anchor)
         post, cut = merge(
-            page, coverage, draft, block, repeats, overrides, shows_updates, writers_shown
+            page, coverage, draft, block, repeats, overrides, shows_updates, writers_shown, outlets
         )
         off_page += block is None
         cut_short += cut

@@ -81,36 +81,75 @@ def find_blocks(
     return found, blocks
 
 
+# CMSs that make an HTML id of an update's id prefix it: the Guardian's `@id` "646219…" is the
+# page's `block-646219…`.
+_ID_PREFIXES = ("", "block-", "post-", "entry-", "update-", "liveblog-entry-")
+
+
 def block_for(
     page: Page, draft: Draft, by_anchor: dict[str, Block], by_headline: dict[str, Block]
 ) -> Block | None:
     if draft.fragment:
-        if draft.fragment in by_anchor:
-            return by_anchor[draft.fragment]
-        element = element_by_anchor(page.anchors, draft.fragment)
-        if element is not None and len(element.text_content()) < 50_000:
-            return read_block(element, anchor=draft.fragment)
+        anchors = [f"{prefix}{draft.fragment}" for prefix in _ID_PREFIXES]
+        for anchor in anchors:
+            if anchor in by_anchor:
+                return by_anchor[anchor]
+        for anchor in anchors:
+            element = element_by_anchor(page.anchors, anchor)
+            if element is not None and len(element.text_content()) < 50_000:
+                return read_block(element, anchor=anchor)
     if draft.headline and draft.headline.casefold() in by_headline:
         return by_headline[draft.headline.casefold()]
     return None
 
 
+# What cutting a value short leaves at its end: "…", "...", half an entity ("&rdq").
+_CUT_END = re.compile(r"(?:&[#a-z0-9]{0,8})?(?:\.\.\.|…)\s*$|&[#a-z0-9]{0,8}\s*$", re.I)
+
+
 def stem(value: str) -> str:
     """A value without what cutting it short left at its end ("…", "...", "&rdq")."""
-    return re.sub(r"(?:\.\.\.|…|&[#a-z0-9]{0,8})\s*$", "", value, flags=re.I).strip().casefold()
+    return _CUT_END.sub("", value).strip().casefold()
 
 
 def by_prefix(draft: Draft, candidates: list[Block]) -> Block | None:
+    """The first candidate whose headline or text starts as the draft's. A page that shows the
+    headline as the first paragraph (la Repubblica) is matched on that paragraph and on the
+    text after it."""
     head = stem(draft.headline or "")
     text = stem(" ".join(draft.body))
     for block in candidates:
-        block_head = (block.headline or "").casefold()
-        block_text = " ".join(block.body).casefold()
-        if len(head) >= 20 and block_head.startswith(head):
+        heads = [(block.headline or "").casefold()]
+        texts = [" ".join(block.body).casefold()]
+        if not block.headline and len(block.body) > 1:
+            heads.append(block.body[0].casefold())
+            texts.append(" ".join(block.body[1:]).casefold())
+        if len(head) >= 20 and any(h.startswith(head) for h in heads):
             return block
-        if len(text) >= 40 and block_text.startswith(text):
+        if len(text) >= 40 and any(t.startswith(text) for t in texts):
             return block
     return None
+
+
+def shown_headline(
+    headline: str | None, body: tuple[str, ...]
+) -> tuple[str | None, tuple[str, ...]]:
+    """The headline as the page shows it, and the text without it.
+
+    A first paragraph that is the headline (la Repubblica shows it so, its JSON-LD cuts it
+    "…dissanguata&rdq…") is the headline, not text; a structured headline that is only the
+    start of the text (the Times of India's first 100 characters) is no headline at all.
+    """
+    if not headline or not body:
+        return headline, body
+    uncut = _CUT_END.sub("", headline).rstrip()
+    was_cut = uncut != headline
+    first = body[0]
+    if len(body) > 1 and (first == headline or (was_cut and first.startswith(uncut))):
+        return first, body[1:]
+    if " ".join(body).startswith(uncut):
+        return None, body
+    return headline, body
 
 
 def positional(page: Page, drafts: list[Draft], blocks: list[Block]) -> list[Block]:
@@ -132,12 +171,16 @@ def merge(
     overrides: Overrides,
     shows_updates: bool,
     writers_shown: bool,
+    outlets: frozenset[str] = frozenset(),
 ) -> tuple[Post, bool]:
-    """One post from an update's structured data and, when found, its element on the page."""
+    """One post from an update's structured data and, when found, its element on the page.
+
+    `outlets`: the outlet's and publisher's names (casefolded); an update credited to them
+    names no writer."""
     own_headline = None if repeats.headline else draft.headline
     own_time = None if repeats.time else draft.published
     own_authors = () if repeats.authors else draft.authors
-    title = own_headline or title_from_body(draft.body)
+    headline = own_headline
     body = draft.body
     published = own_time
     authors = own_authors
@@ -145,9 +188,9 @@ def merge(
     cut = draft.cut_short
     if block is not None:
         overrides.matched += 1
-        if block.headline and block.headline != title:
-            overrides.headline += own_headline is None or block.headline != own_headline
-            title = block.headline
+        if block.headline and block.headline != own_headline:
+            overrides.headline += 1
+            headline = block.headline
         if block.body and block.body != body:
             overrides.text += 1
             body = block.body
@@ -164,6 +207,11 @@ def merge(
             anchored = f"{urldefrag(page.canonical or page.base or '').url}#{block.anchor}"
             url = absolute(anchored, None)
             overrides.link += 1
+        elif not block.anchor and draft.fragment and draft.fragment not in page.anchors:
+            # The permalink names no element of the page (the Times of India's "#post1") and
+            # the update's element has no id: the page itself is the link that works.
+            url = coverage.url
+            overrides.link += 1
     elif shows_updates and draft.fragment:
         url = coverage.url
     if url is None:
@@ -171,7 +219,11 @@ def merge(
     if published is None:
         # Every update carries the blog's own time: the day is all that is known of its own.
         published = Timestamp.of_date(draft.published.day)
-    title = strip_time_prefix(title)
+    if block is None or not block.headline:
+        headline, body = shown_headline(headline, body)
+    title = strip_time_prefix(headline or title_from_body(body))
+    outlets = outlets | {coverage.source.casefold(), (draft.publisher or "").casefold()}
+    authors = tuple(a for a in authors if a.casefold() not in outlets)
     post = Post(
         post_id=draft.post_id(coverage.coverage_id),
         coverage_id=coverage.coverage_id,

@@ -18,6 +18,7 @@ _KNOWN = {
     "express.co.uk": "Express",
     "corkbeo.ie": "Cork Beo",
     "timesofindia.indiatimes.com": "The Times of India",
+    "sports.ndtv.com": "NDTV Sports",  # before ndtv.com: its og:site_name is "NDTVSports.com"
     "ndtv.com": "NDTV",
     "repubblica.it": "la Repubblica",
     "bbc.com": "BBC News",
@@ -60,8 +61,11 @@ def _clean(name: str | None, page_title: str | None) -> str | None:
 
 
 def _looks_like_slug(name: str) -> bool:
-    """ "mirror", "express", "Express.co.uk", "dw.com": an internal or host form, not a name."""
-    return (name.islower() and " " not in name) or bool(_DOMAIN.fullmatch(name))
+    """ "mirror", "express", "Express.co.uk", "dw.com", "Sports_NDTV" (a handle): an internal
+    or host form, not a name."""
+    if " " not in name and ("_" in name or name.islower()):
+        return True
+    return bool(_DOMAIN.fullmatch(name))
 
 
 def _capitalised(name: str) -> str:

@@ -19,6 +19,7 @@ import lxml.html
 from retrieval.sources.html_text import html_to_paragraphs
 
 _SCHEMA_PREFIXES = ("http://schema.org/", "https://schema.org/")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
 @dataclass
@@ -157,13 +158,15 @@ def text(value: Any) -> str | None:
 
 
 def plain(value: Any) -> str | None:
-    """A literal as one line of reader's text: entities decoded (also double-encoded), no tags."""
+    """A literal as one line of reader's text: entities decoded (also double-encoded), no tags,
+    no invisible characters (zero-width spaces)."""
     raw = text(value)
     if raw is None:
         return None
     line = " ".join(html_to_paragraphs(raw))
     if "&" in line and re.search(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", line, re.I):
         line = " ".join(html_to_paragraphs(line))
+    line = " ".join(line.translate(_INVISIBLE).split())
     return line or None
 
 

@@ -13,10 +13,10 @@ from retrieval.models import Timestamp, stable_id
 from retrieval.sources.blocks import clean_body
 from retrieval.sources.html_text import html_to_paragraphs, parse_iso_timestamp
 from retrieval.sources.page import absolute
-from retrieval.sources.structured import names, plain, text
+from retrieval.sources.structured import names, plain, publisher, text
 
 _CUT = re.compile(r"(?:\.\.\.|…|&[#a-z0-9]{1,8})\s*$", re.I)
-_CUT_ENTITY = re.compile(r"&[#a-z0-9]{1,8}$", re.I)
+_CUT_ENTITY = re.compile(r"&[#a-z0-9]{1,8}(?:\.\.\.|…)?$", re.I)
 _TIME_PREFIX = re.compile(
     r"^\s*\d{1,2}[:.]\d{2}\s*\((?:IST|GMT|BST|CET|CEST|UTC|ET|EST|EDT|PT|AEST|AEDT)\)\s*", re.I
 )
@@ -44,6 +44,7 @@ class Draft:
     url: str | None
     fragment: str | None
     cut_short: bool
+    publisher: str | None = None
 
     def post_id(self, coverage_id: str) -> str:
         """Stable across imports: from the update's `@id`, else its `url`, else title and time."""
@@ -71,7 +72,7 @@ def draft_update(
     if headline:
         headline = strip_time_prefix(headline)
         if _CUT_ENTITY.search(headline):
-            # "… said &rdq": an entity cut in half is no text; the cut is shown as one.
+            # "… said &rdq" or "&rdq…": an entity cut in half is no text; the cut is shown as one.
             headline = _CUT_ENTITY.sub("", headline).rstrip() + "…"
     if not headline and not body:
         return None, "no headline and no articleBody"
@@ -121,6 +122,7 @@ def draft_update(
             url=url,
             fragment=fragment,
             cut_short=bool(_CUT.search(raw_body) or (headline and _CUT.search(headline))),
+            publisher=publisher(update, index),
         ),
         "",
     )

@@ -241,6 +241,13 @@ def forum_topics_and_digests_on_demand(db: Database) -> None:
     )
 
 
+def source_outlet(db: Database) -> None:
+    """14: the outlet name a newsroom set for a polled source ("The Mirror"), given to every
+    post imported from it instead of the name the page gives; NULL keeps the page's."""
+    if "outlet" not in db.table("sources").columns_dict:
+        db.execute("ALTER TABLE sources ADD COLUMN outlet TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     coverages_and_posts,
     generation_counter,
@@ -255,6 +262,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     post_captions,
     source_origin,
     forum_topics_and_digests_on_demand,
+    source_outlet,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

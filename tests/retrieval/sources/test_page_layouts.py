@@ -1,9 +1,10 @@
-"""Live-blog layouts described in issue 12 for which no public repository keeps a real page.
+"""Live-blog layouts described in issue 12, built here in the shapes the issue reports (what
+their structured data repeats or cuts short, where the page keeps the real values).
 
-The Guardian, Times of India, la Repubblica, NDTV (microdata) and WordPress Liveblog plugin
-pages are built here in the shapes the issue reports (what their structured data repeats or
-cuts short, where the page keeps the real values); the real pages of other publishers are
-in test_real_pages.py. These pin the generic rules that read them.
+Real pages of the Guardian, the Times of India, la Repubblica and NDTV are in
+test_real_live_blogs.py; no public repository reachable here keeps a real page of the WordPress
+Liveblog plugin (tests/fixtures/real/README.md says where we looked), so its case is only
+built here. These small pages pin the rules in variations the real ones do not show.
 """
 
 from __future__ import annotations
