@@ -164,26 +164,23 @@ def test_rdf_feed_entries_keep_date_precision_and_the_outlet_is_biorxiv() -> Non
 
 
 def test_medium_feed_is_medium_not_its_webmaster_address_and_loses_its_footer() -> None:
-    parsed = imported("medium-danielcapra.rss")
-    assert parsed.coverage.source == "Medium"
-    assert "@" not in parsed.coverage.source
-    assert parsed.coverage.url == "https://medium.com/@danielcapra/feed"
+    parsed = imported("medium-invironment.rss")
+    assert parsed.coverage.source == "Medium"  # not "yourfriends@medium.com" (webMaster)
+    assert parsed.coverage.url == "https://medium.com/feed/invironment/tagged/food"  # rel=self
     (post,) = parsed.posts
-    assert post.title == "Swift’s AsyncStream Explained"
-    assert post.authors == ("Daniel Capra",)
-    assert post.published.value == datetime(2023, 11, 24, 18, 27, 40, tzinfo=UTC)
-    assert post.body == (
-        "What is AsyncStream and how to use it",
-        "Swift 5.5 introduced async/await for writing asynchronous code in a more linear & "
-        "readable style, and along with it came a bunch of tools to manage and handle "
-        "asynchronous operations more effectively. One of those tools is AsyncStream, about "
-        "which I’ll be sharing all my knowledge here.",
-        "That’s it!",
-        "You should now be able to go and use AsyncStream in your own projects and leverage "
-        "async-await syntax even with older APIs. That’s practically all the use cases I’ve "
-        "seen but if there’s more information you want to share, don’t hesitate to comment "
-        "below.",
+    assert post.title == "THE CREATIVE FORAGER"
+    assert post.authors == ("Jeremy Puma",)
+    assert post.published.value == datetime(2018, 4, 9, 18, 55, 38, tzinfo=UTC)
+    assert post.url == (
+        "https://medium.com/invironment/the-creative-forager-125af37d838f"
+        "?source=rss----d12c403d4976--food"
     )
+    assert post.body[0] == "Using Wild Ingredients in the Kitchen"
+    assert post.body[-1] == (
+        "OKAY! What are you waiting for, the “zombie apocalypse”? Get your copy, and cook "
+        "some wild foods today!"
+    )
+    assert not any("originally published" in paragraph for paragraph in post.body)
 
 
 def test_wordpress_excerpts_end_with_an_ellipsis_not_read_more_or_the_post_appeared() -> None:
