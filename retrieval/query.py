@@ -143,6 +143,9 @@ _RECENT_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _TEMPORAL_FILLER = re.compile(r"\b(this|next|last) (year|week|month|time)\b", re.IGNORECASE)
+#: A question with more than this share of its words (after the first) capitalized is in
+#: title case.
+NAME_SHARE = 0.6
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k|m|bn|million|thousand|billion)?$", re.IGNORECASE)
 _SCALE = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000}
 _SCALE |= {"bn": 1_000_000_000, "billion": 1_000_000_000}
@@ -155,6 +158,7 @@ class Word:
     raw: str
     terms: tuple[str, ...]
     capitalized: bool  # written with a capital inside the question: likely a name
+    position: int = 0  # place among the question's words (stopwords and filler counted)
 
 
 @dataclass(frozen=True)
@@ -164,10 +168,26 @@ class Query:
     kind: Kind
     recent: bool
     small_talk: bool  # only greetings, thanks or filler: answer with a hello
+    title_case: bool = False  # most words capitalized: capitals say nothing about names
 
     @property
     def terms(self) -> tuple[str, ...]:
         return tuple(t for w in self.words for t in w.terms)
+
+    def names(self) -> tuple[tuple[Word, ...], ...]:
+        """Runs of two or more adjacent capitalized words: one name each ("Wall Street
+        Journal", "Nicholas Burns"); none in a title-case question."""
+        if self.title_case:
+            return ()
+        runs: list[list[Word]] = []
+        for word in self.words:
+            if not word.capitalized:
+                continue
+            if runs and runs[-1][-1].position == word.position - 1:
+                runs[-1].append(word)
+            else:
+                runs.append([word])
+        return tuple(tuple(run) for run in runs if len(run) > 1)
 
 
 def analyse(text: str) -> Query:
@@ -196,10 +216,12 @@ def analyse(text: str) -> Query:
             terms = tuple(analyse_word(raw))
         if terms:
             capital = position > 0 and any(c.isupper() for c in raw) and not raw.isupper()
-            words.append(Word(raw, terms, capital or _mixed_case(raw)))
+            words.append(Word(raw, terms, capital or _mixed_case(raw), position))
     # "good" and "great" are greetings only when nothing else is asked
     small_talk = not words and (greeting or not raws) and bool(raws)
-    return Query(text, tuple(words), _kind(lowered), recent, small_talk)
+    inner = [r for r in raws[1:] if not r.isdigit()]
+    title_case = len(inner) >= 3 and sum(r[0].isupper() for r in inner) > NAME_SHARE * len(inner)
+    return Query(text, tuple(words), _kind(lowered), recent, small_talk, title_case)
 
 
 def _mixed_case(raw: str) -> bool:

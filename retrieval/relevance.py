@@ -38,6 +38,8 @@ SUBJECT_MIN = 0.75
 #: Words rarer than this in general English (Zipf scale) may be typos and are corrected.
 TYPO_ZIPF = 2.5
 CAPITAL_FACTOR = 1.3
+#: A multi-word name weighs its heaviest word's weight plus this share of the others'.
+NAME_EXTRA = 0.3
 #: A word the coverage holds weighs its idf x (KNOWN_BASE + (1 - KNOWN_BASE) x specificity):
 #: in a small coverage "make" is as rare as "Tinder", but it names no subject.
 KNOWN_BASE = 0.4
@@ -56,6 +58,9 @@ class Weighed:
     subject_missing: bool = False  # the question's most specific word is not in the coverage
     #: term -> other terms that stand for the same word (news synonyms: "arrested", "detained")
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a hyphenated word's joined term -> its parts ("counteroffens" -> "counter", "offens"):
+    #: a post holding the joined term holds the whole word, one holding parts a share of it
+    joined: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -65,7 +70,27 @@ class Weighed:
 
     @property
     def total(self) -> float:
-        return sum(self.weights.values()) + self.missing
+        parts = {p for ps in self.joined.values() for p in ps}
+        return sum(w for t, w in self.weights.items() if t not in parts) + self.missing
+
+    def word_of(self) -> dict[str, str]:
+        """Each searched term -> the question word it stands for (its own term, the term a
+        synonym stands in for, the joined term of a hyphenated word's parts)."""
+        out = {t: t for t in self.weights}
+        for term, alts in self.alternatives.items():
+            for alt in alts:
+                out.setdefault(alt, term)
+        for whole, parts in self.joined.items():
+            for part in parts:
+                out[part] = whole
+        return out
+
+    def whole(self, held: frozenset[str]) -> frozenset[str]:
+        """`held` without the parts of a hyphenated word whose joined term it holds (the
+        word counts once)."""
+        if not self.joined:
+            return held
+        return held - {p for j, ps in self.joined.items() if j in held for p in ps}
 
     def term_weights(self) -> dict[str, float]:
         """Each searched term's weight (a synonym weighs `SYNONYM_WEIGHT` of its word)."""
@@ -80,6 +105,7 @@ class Weighed:
         total = self.total
         if total <= 0:
             return 0.0
+        held = self.whole(frozenset(held))
         matched = 0.0
         for term, weight in self.weights.items():
             if term in held:
@@ -102,6 +128,9 @@ class Weighed:
                 matched += np.where(own, weight, np.where(other, SYNONYM_WEIGHT * weight, 0.0))
             else:
                 matched += own * weight
+        for whole, parts in self.joined.items():
+            for part in parts:  # the word counts once
+                matched -= (held[:, column[whole]] & held[:, column[part]]) * self.weights[part]
         return matched / (self.total or 1.0)
 
 
@@ -110,7 +139,7 @@ class Weighed:
 SYNONYM_WEIGHT = 0.7
 SYNONYM_GROUPS = (
     "kill killed killing dead die died dies death deaths fatalities toll",
-    "injure injured injuring wound wounded hurt injury injuries",
+    "injure injured injuring wound wounded hurt injury injuries hospitalized hospitalised",
     "arrest arrested arrests detain detained detention custody",
     "uk britain british",
     "us america american americans",
@@ -178,14 +207,38 @@ def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
     corrections: dict[str, str] = {}
     variants: set[str] = set()
     alternatives: dict[str, tuple[str, ...]] = {}
+    joined: dict[str, tuple[str, ...]] = {}
     subject: tuple[float, bool] = (0.0, False)  # (specificity, missing) of the most specific
+    marks: list[tuple[frozenset[str], float]] = []  # (terms, missing) before each word
     for word in query.words:
+        marks.append((frozenset(weights), missing))
         general = specificity(word.raw.lower()) * (CAPITAL_FACTOR if word.capitalized else 1.0)
-        for term in word.terms:
+        share = KNOWN_BASE + (1 - KNOWN_BASE) * min(1.0, general)
+        terms = word.terms
+        whole, parts = _hyphenated(word.raw, terms)
+        if whole is not None and whole not in weights:
+            # "counter-offensive": a post writing "counteroffensive" holds the whole word, one
+            # writing "counter offensive" both parts (the word again), "offensive" a part of it
+            df = index.document_frequency(whole)
+            new = tuple(p for p in parts if p not in weights and p != whole)
+            known = [p for p in new if index.document_frequency(p)]
+            if df > 0 or known:
+                for part in known:
+                    weights[part] = idf(n, index.document_frequency(part)) * share / len(parts)
+                if df > 0:
+                    weights[whole] = max(idf(n, df) * share, sum(weights[p] for p in known))
+                    joined[whole] = tuple(known)
+                missing += sum(
+                    one_post * (UNKNOWN_BASE + (1 - UNKNOWN_BASE) * min(1.0, general)) / len(parts)
+                    for p in new
+                    if p not in known
+                )
+                subject = max(subject, (general, False))
+                continue
+        for term in terms:
             if term in weights:
                 continue
             df = index.document_frequency(term)
-            share = KNOWN_BASE + (1 - KNOWN_BASE) * min(1.0, general)
             present = sorted(
                 (t for t in synonyms(term) if t not in weights and index.document_frequency(t)),
                 key=lambda t: -index.document_frequency(t),
@@ -221,5 +274,41 @@ def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
             )
             if word.raw[:1].isupper() or word.capitalized:  # a name: the question's subject
                 subject = max(subject, (general, True))
+    marks.append((frozenset(weights), missing))
+    missing += _names_as_one(query, weights, marks)
     lacks = subject[1] and subject[0] >= SUBJECT_MIN
-    return Weighed(weights, missing, corrections, frozenset(variants), lacks, alternatives)
+    return Weighed(weights, missing, corrections, frozenset(variants), lacks, alternatives, joined)
+
+
+def _names_as_one(
+    query: Query, weights: dict[str, float], marks: list[tuple[frozenset[str], float]]
+) -> float:
+    """Weigh each multi-word name of the question ("Wall Street Journal") as one word: its
+    words come together, so their weights do not add up. The name weighs its heaviest
+    word plus `NAME_EXTRA` of the others (each word's terms scaled alike, the words the
+    coverage lacks too); returns the change to the missing weight."""
+    place = {id(w): i for i, w in enumerate(query.words)}
+    change = 0.0
+    for name in query.names():
+        own: list[tuple[frozenset[str], float]] = []
+        for word in name:
+            i = place[id(word)]
+            own.append((marks[i + 1][0] - marks[i][0], marks[i + 1][1] - marks[i][1]))
+        each = [sum(weights[t] for t in terms) + lacking for terms, lacking in own]
+        whole = sum(each)
+        if whole <= 0:
+            continue
+        factor = (max(each) + NAME_EXTRA * (whole - max(each))) / whole
+        for terms, lacking in own:
+            for term in terms:
+                weights[term] *= factor
+            change -= (1 - factor) * lacking
+    return change
+
+
+def _hyphenated(raw: str, terms: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """The joined term and the part terms of a hyphenated word (the tokenizer gives the
+    parts, then the joined word), or (None, ()) for any other word."""
+    if len(terms) < 2 or not any(h in raw for h in "-\u2010\u2011"):
+        return None, ()
+    return terms[-1], terms[:-1]
