@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +27,8 @@ KIND_BONUS = 0.35
 SPREAD_POWER = 0.5
 #: A quote shorter than this is followed by the next sentence when it fits.
 SHORT_QUOTE = 160
+#: ... and by the start of a longer one when this much of it fits.
+MIN_TAIL = 80
 
 _ABBREVIATIONS = frozenset(
     [
@@ -77,6 +79,8 @@ _ABBREVIATIONS = frozenset(
 )
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"\u201d\u2019)\]]*\s+(?=[\"\u201c\u2018(\[]?[A-Z0-9])")
 _LAST_WORD = re.compile(r"(\S+)$")
+#: A round-up's item starts with its label ("Russian casualties: Russia has …").
+_ITEM = re.compile(r"^[^.:!?\n]{3,60}: ")
 _KIND_PATTERNS: dict[Kind, re.Pattern[str]] = {
     "count": re.compile(
         r"\d|\b(hundreds?|thousands?|millions?|dozens?|percent|half|third|quarter)\b", re.I
@@ -92,7 +96,10 @@ _KIND_PATTERNS: dict[Kind, re.Pattern[str]] = {
         r"|head|chief|president|mayor|governor|ambassador|commissioner|reporter|journalist"
         r"|soldier|suspects?|deputy|leader|general|commander)\b"
     ),
-    "place": re.compile(r"\b(in|at|near|from|into|across)\s+[A-Z][a-z]+"),
+    "place": re.compile(
+        r"\b(in|at|near|from|into|across)\s+(the\s+)?[A-Z][a-z]+"
+        r"|\b(city|town|village|region|province|district|port|capital|outskirts) of [A-Z]"
+    ),
     "reason": re.compile(
         r"\b(because|due to|cites?|cited|reasons?|caused|causing|blamed?|as a result|weather"
         r"|since|after|so that|in order to|led to)\b",
@@ -178,12 +185,16 @@ def excerpt(
     kind: Kind = "other",
     avoid: Sequence[frozenset[str]] = (),
     limit: int = EXCERPT_MAX,
+    joined: Mapping[str, tuple[str, ...]] | None = None,
+    word_of: Mapping[str, str] | None = None,
 ) -> Excerpt:
     """The sentence or two of the post that best answer the question, matched words marked.
 
     ``total`` is the question's whole weight (words the coverage lacks included); sentences
     saying what one in ``avoid`` already said are passed over (one answer shows a sentence
-    once).
+    once). ``joined`` maps a hyphenated word's joined term to its parts: a sentence holding
+    the joined term holds the word once. ``word_of`` maps each term to the question word it
+    stands for (synonyms, parts): a word's spread over the post counts all its terms.
     """
     candidates = [s for s in post_sentences(post) if not any(duplicate(s.words, a) for a in avoid)]
     if not candidates:
@@ -194,11 +205,17 @@ def excerpt(
     wanted = frozenset(weights)
     prefixes = tuple({t[:3] for t in wanted})
     held = [terms_among(s.text, wanted, prefixes) for s in candidates]
+    if joined:
+        held = [h - {p for j, ps in joined.items() if j in h for p in ps} for h in held]
 
     # Choosing the sentence, a word most of the post's sentences hold (its subject,
     # "Lvova-Belova") tells which post, not which sentence: it weighs less the more sentences
     # of the post hold it. The value reported for ranking posts is the plain one.
-    spread = {t: sum(t in h for h in held) for t in wanted}
+    # "blast" and "explosive" both stand for the question's "bomb": a post about an explosion
+    # holds that word in many sentences, whichever term each uses.
+    word = word_of or {}
+    stands = [{word.get(t, t) for t in h} for h in held]
+    spread = {t: sum(word.get(t, t) in w for w in stands) for t in wanted}
     local = {t: w / max(spread[t], 1) ** SPREAD_POWER for t, w in weights.items()}
 
     def value(i: int, weights: dict[str, float] = weights) -> float:
@@ -221,7 +238,15 @@ def excerpt(
     # matched words or give a short quote its context ("First of all. We will not have …").
     for at in range(best + 1, len(candidates)):
         nxt = candidates[at]
-        if nxt.caption != chosen.caption or len(text) + 1 + len(nxt.text) > limit:
+        if nxt.caption != chosen.caption:
+            break
+        if len(text) + 1 + len(nxt.text) > limit:
+            # a short quote's context is often the long sentence after it ("… Burns said."
+            # then what he said): its start joins, cut at a word
+            room = limit - len(text) - 2
+            if len(text) < SHORT_QUOTE and room >= MIN_TAIL and not _ITEM.match(nxt.text):
+                cut = nxt.text[:room]
+                text, words = f"{text} {cut[: cut.rfind(' ')].rstrip(',;:')}…", words | nxt.words
             break
         if not (held[at] or len(text) < SHORT_QUOTE):
             break
