@@ -143,7 +143,7 @@ class Searcher:
         if share < RELEVANCE_FLOOR:
             return None
         score = self.index.score(weighed.terms, post.post_id)
-        quote = excerpt(post, weighed.term_weights(), weighed.total, analysis.kind)
+        quote = _quote(post, weighed, analysis)
         return Hit(post, score, marked(quote, weighed.term_weights()), share)
 
     def _second_stage(
@@ -155,11 +155,15 @@ class Searcher:
         distinct: bool,
     ) -> list[Hit]:
         """Re-rank the best candidates by the sentence that answers and by newness."""
-        head = kept[: max(RERANKED, wanted + (2 if distinct else 0))]
-        if not head:
+        if not kept:
             return []
+        # The posts read are the best by what the index alone tells (BM25 and the share of
+        # the question held), not by BM25 alone: a long post holding every word of the
+        # question must not lose its place to short ones that hold most of them.
+        top = max(score for _, score, _ in kept) or 1.0
+        kept.sort(key=lambda k: -(W_BM25 * k[1] / top + W_SHARE * k[2]))
+        head = kept[: max(RERANKED, wanted + (2 if distinct else 0))]
         posts = self.store.posts(doc_id for doc_id, _, _ in head)
-        top = max(score for _, score, _ in head) or 1.0
         rows = [(posts[d], s, m) for d, s, m in head if d in posts]
         order = sorted(range(len(rows)), key=lambda i: _newness_key(rows[i][0]))
         newness = {i: rank / max(len(rows) - 1, 1) for rank, i in enumerate(order)}
@@ -168,7 +172,7 @@ class Searcher:
             share = _body_share(post, weighed, share)
             if share < RELEVANCE_FLOOR:
                 continue
-            quote = excerpt(post, weighed.term_weights(), weighed.total, analysis.kind)
+            quote = _quote(post, weighed, analysis)
             value = W_BM25 * score / top + W_SHARE * share + W_EXCERPT * quote.value
             value += W_KIND * quote.answers_kind
             value += (W_LATEST if analysis.recent else W_NEWER) * newness[i]
@@ -184,9 +188,24 @@ class Searcher:
             extra = self.store.posts(d for d, _, _ in kept[len(head) : wanted])
             for d, s, m in kept[len(head) : wanted]:
                 if d in extra:
-                    quote = excerpt(extra[d], weighed.term_weights(), weighed.total, analysis.kind)
+                    quote = _quote(extra[d], weighed, analysis)
                     rest.append(Hit(extra[d], s, quote, m))
         return hits + rest
+
+
+def _quote(
+    post: Post, weighed: Weighed, analysis: Query, avoid: Sequence[frozenset[str]] = ()
+) -> Excerpt:
+    """The post's sentence that best answers the question (see `retrieval.excerpts`)."""
+    return excerpt(
+        post,
+        weighed.term_weights(),
+        weighed.total,
+        analysis.kind,
+        avoid=avoid,
+        joined=weighed.joined,
+        word_of=weighed.word_of(),
+    )
 
 
 def _body_share(post: Post, weighed: Weighed, share: float) -> float:
@@ -216,9 +235,7 @@ def _without_repeats(hits: list[Hit], weighed: Weighed, analysis: Query) -> list
     for hit in hits:
         quote = hit.excerpt
         if any(duplicate(quote.words, s) for s in shown):
-            fresh = excerpt(
-                hit.post, weighed.term_weights(), weighed.total, analysis.kind, avoid=shown
-            )
+            fresh = _quote(hit.post, weighed, analysis, avoid=shown)
             if fresh.value < REPEAT_KEEP * quote.value or fresh.value <= 0:
                 continue
             quote = fresh
