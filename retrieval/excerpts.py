@@ -97,7 +97,8 @@ _KIND_PATTERNS: dict[Kind, re.Pattern[str]] = {
         r"|soldier|suspects?|deputy|leader|general|commander)\b"
     ),
     "place": re.compile(
-        r"\b(in|at|near|from|into|across)\s+(the\s+)?[A-Z][a-z]+"
+        r"\b(in|at|near|from|into|across|along|inside|outside|around|toward|towards)\s+"
+        r"([a-z-]+\s+){0,3}?[A-Z][a-z]+"
         r"|\b(city|town|village|region|province|district|port|capital|outskirts) of [A-Z]"
     ),
     "reason": re.compile(
