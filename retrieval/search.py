@@ -44,9 +44,9 @@ RELEVANCE_FLOOR = 0.4
 CANDIDATES = 60
 RERANKED = 5
 #: Second-stage weights: BM25 (relative to the best candidate), the excerpt's value, newness.
-W_BM25 = 0.55
-W_SHARE = 0.8
-W_EXCERPT = 0.2
+W_BM25 = 0.7
+W_SHARE = 1.0
+W_EXCERPT = 0.4
 W_NEWER = 0.04
 W_LATEST = 0.4
 W_KIND = 0.35  # the excerpt holds what the question asks for
