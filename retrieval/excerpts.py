@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from retrieval.models import Post
 from retrieval.query import Kind
-from retrieval.text import plain_words, terms_among, word_spans
+from retrieval.text import plain_words, spans_among, terms_among
 
 EXCERPT_MAX = 300
 #: Bonus, as a share of the question's weight, for a sentence holding what the question asks.
@@ -204,7 +204,7 @@ def excerpt(
     pattern = _KIND_PATTERNS.get(kind)
 
     wanted = frozenset(weights)
-    prefixes = tuple({t[:3] for t in wanted})
+    prefixes = _prefixes(wanted)
     held = [terms_among(s.text, wanted, prefixes) for s in candidates]
     if joined:
         held = [h - {p for j, ps in joined.items() if j in h for p in ps} for h in held]
@@ -259,9 +259,7 @@ def excerpt(
 
 def marked(quote: Excerpt, weights: dict[str, float]) -> Excerpt:
     """The excerpt with its matched words marked (done only for the hits shown)."""
-    marks = tuple(
-        (start, end) for start, end, ts in word_spans(quote.text) if any(t in weights for t in ts)
-    )
+    marks = tuple(spans_among(quote.text, weights, _prefixes(weights)))
     return dataclasses.replace(quote, marks=marks)
 
 
@@ -269,7 +267,8 @@ def _shorten(text: str, weights: dict[str, float], limit: int) -> str:
     """Cut a long sentence to `limit` characters around its first matched word, at word bounds."""
     if len(text) <= limit:
         return text
-    first = next((start for start, _, ts in word_spans(text) if any(t in weights for t in ts)), 0)
+    spans = spans_among(text, weights, _prefixes(weights))
+    first = spans[0][0] if spans else 0
     start = max(0, min(first - limit // 3, len(text) - limit + 2))
     if start > 0:
         start = text.find(" ", start) + 1 or start
@@ -287,7 +286,10 @@ def _marked(
     caption: bool = False,
     value: float = 0.0,
 ) -> Excerpt:
-    marks = tuple(
-        (start, end) for start, end, ts in word_spans(text) if any(t in weights for t in ts)
-    )
+    marks = tuple(spans_among(text, weights, _prefixes(weights)))
     return Excerpt(text, marks, caption, value)
+
+
+def _prefixes(terms: Iterable[str]) -> tuple[str, ...]:
+    """The first three letters of each term (a word starting otherwise yields none)."""
+    return tuple({t[:3] for t in terms})
