@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -68,11 +68,26 @@ class Weighed:
         extra = (a for alts in self.alternatives.values() for a in alts)
         return tuple(dict.fromkeys((*self.weights, *extra)))
 
+    def searched(self, index: BM25Index) -> tuple[str, ...]:
+        """The terms BM25 ranks by: the question's own and its synonyms, except a synonym
+        that a large archive's posts hold by the thousand ("russian" for "Russia"): it would
+        barely move a score and costs the longest posting list; it still counts toward the
+        share of the posts found."""
+        common = max(COMMON_SYNONYM * len(index), COMMON_POSTINGS)
+        extra = (
+            a
+            for alts in self.alternatives.values()
+            for a in alts
+            if index.document_frequency(a) <= common
+        )
+        return tuple(dict.fromkeys((*self.weights, *extra)))
+
     @property
     def total(self) -> float:
         parts = {p for ps in self.joined.values() for p in ps}
         return sum(w for t, w in self.weights.items() if t not in parts) + self.missing
 
+    @cached_property
     def word_of(self) -> dict[str, str]:
         """Each searched term -> the question word it stands for (its own term, the term a
         synonym stands in for, the joined term of a hyphenated word's parts)."""
@@ -93,7 +108,12 @@ class Weighed:
         return held - {p for j, ps in self.joined.items() if j in held for p in ps}
 
     def term_weights(self) -> dict[str, float]:
-        """Each searched term's weight (a synonym weighs `SYNONYM_WEIGHT` of its word)."""
+        """Each searched term's weight (a synonym weighs `SYNONYM_WEIGHT` of its word);
+        worked out once per question, not to be changed."""
+        return self._term_weights
+
+    @cached_property
+    def _term_weights(self) -> dict[str, float]:
         out = dict(self.weights)
         for term, alts in self.alternatives.items():
             for alt in alts:
@@ -134,6 +154,9 @@ class Weighed:
         return matched / (self.total or 1.0)
 
 
+#: A synonym held by more than this share of the posts is not searched (see `searched`).
+COMMON_SYNONYM = 0.1
+COMMON_POSTINGS = 5_000
 #: Words news questions and news copy use for the same thing ("Who was arrested?" — "three
 #: suspects were detained"). A post holding a synonym matches the word at SYNONYM_WEIGHT.
 SYNONYM_WEIGHT = 0.7

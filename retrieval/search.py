@@ -109,7 +109,9 @@ class Searcher:
         terms = weighed.terms
         if not terms or weighed.subject_missing:
             return SearchResult(query, terms, (), 0, analysis=analysis)
-        ranked = self.index.top_k(terms, k=max(CANDIDATES, offset + limit + RERANKED))
+        ranked = self.index.top_k(
+            weighed.searched(self.index), k=max(CANDIDATES, offset + limit + RERANKED)
+        )
         held = self.index.holds([doc_id for doc_id, _ in ranked], terms)
         shares = weighed.shares(terms, held)
         kept = [(d, s, float(m)) for (d, s), m in zip(ranked, shares, strict=True)]
@@ -204,7 +206,7 @@ def _quote(
         analysis.kind,
         avoid=avoid,
         joined=weighed.joined,
-        word_of=weighed.word_of(),
+        word_of=weighed.word_of,
     )
 
 
