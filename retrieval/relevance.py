@@ -251,14 +251,15 @@ def weigh(query: Query, index: BM25Index, speller: Speller) -> Weighed:
             if df > 0 or known:
                 for part in known:
                     weights[part] = idf(n, index.document_frequency(part)) * share / len(parts)
-                if df > 0:
+                if df > 0:  # the joined term stands for the word: a part it lacks is no loss
                     weights[whole] = max(idf(n, df) * share, sum(weights[p] for p in known))
                     joined[whole] = tuple(known)
-                missing += sum(
-                    one_post * (UNKNOWN_BASE + (1 - UNKNOWN_BASE) * min(1.0, general)) / len(parts)
-                    for p in new
-                    if p not in known
-                )
+                else:
+                    missing += sum(
+                        one_post * (UNKNOWN_BASE + (1 - UNKNOWN_BASE) * min(1.0, general))
+                        for p in new
+                        if p not in known
+                    ) / len(parts)
                 subject = max(subject, (general, False))
                 continue
         for term in terms:
