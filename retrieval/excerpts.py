@@ -235,6 +235,19 @@ def excerpt(
     best = max(range(len(candidates)), key=lambda i: (choice[i], not candidates[i].caption, -i))
     chosen = candidates[best]
     text, words = chosen.text, chosen.words
+    # A sentence that closes a quotation opened before it ("… in due time,” Peskov said) is
+    # quoted from the quotation's start when that fits: what was said, then who said it.
+    if chosen.text.count("\u201d") > chosen.text.count("\u201c"):
+        start, joined_text, joined_words = best, text, words
+        while start > 0:
+            prev = candidates[start - 1]
+            if prev.paragraph != chosen.paragraph or len(prev.text) + 1 + len(joined_text) > limit:
+                break
+            start -= 1
+            joined_text, joined_words = f"{prev.text} {joined_text}", joined_words | prev.words
+            if prev.text.count("\u201c") > prev.text.count("\u201d"):
+                text, words = joined_text, joined_words
+                break
     # The next sentences (of the same body or caption) join while they fit and either add
     # matched words or give a short quote its context ("First of all. We will not have …").
     for at in range(best + 1, len(candidates)):

@@ -217,3 +217,10 @@ def test_a_long_post_holding_every_word_beats_short_ones_holding_most(tmp_path: 
     assert hits[0].post.title == "Live updates"
     assert "Gershkovich" in hits[0].excerpt.text
     library.close()
+
+
+def test_a_quotation_is_quoted_from_its_start_not_from_its_attribution(library: Library) -> None:
+    reply = Answers(library).ask("What did Peskov say about the casualty numbers?", UTC)
+    first = reply.results[0].excerpt
+    assert first.startswith("“Washington has absolutely no way")
+    assert first.endswith("Peskov said in response to CNN’s question on a daily call.")
