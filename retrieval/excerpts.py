@@ -27,6 +27,8 @@ KIND_BONUS = 0.35
 SPREAD_POWER = 0.5
 #: A quote shorter than this is followed by the next sentence when it fits.
 SHORT_QUOTE = 160
+#: A sentence without the verb a "who was arrested …?" question asks about weighs this much.
+FOCUS_MISS = 0.6
 #: ... and by the start of a longer one when this much of it fits.
 MIN_TAIL = 80
 
@@ -188,6 +190,7 @@ def excerpt(
     limit: int = EXCERPT_MAX,
     joined: Mapping[str, tuple[str, ...]] | None = None,
     word_of: Mapping[str, str] | None = None,
+    focus: frozenset[str] = frozenset(),
 ) -> Excerpt:
     """The sentence or two of the post that best answer the question, matched words marked.
 
@@ -196,6 +199,8 @@ def excerpt(
     once). ``joined`` maps a hyphenated word's joined term to its parts: a sentence holding
     the joined term holds the word once. ``word_of`` maps each term to the question word it
     stands for (synonyms, parts): a word's spread over the post counts all its terms.
+    ``focus`` holds the terms of the verb a "who was arrested …?" question asks about: a
+    sentence saying none of them weighs `FOCUS_MISS` of its value.
     """
     candidates = [s for s in post_sentences(post) if not any(duplicate(s.words, a) for a in avoid)]
     if not candidates:
@@ -228,6 +233,8 @@ def excerpt(
             matched += KIND_BONUS
         if len(s.text) > limit:
             matched *= 0.9
+        if focus and not held[i] & focus:
+            matched *= FOCUS_MISS
         return matched
 
     values = [value(i) for i in range(len(candidates))]

@@ -169,6 +169,8 @@ class Query:
     recent: bool
     small_talk: bool  # only greetings, thanks or filler: answer with a hello
     title_case: bool = False  # most words capitalized: capitals say nothing about names
+    #: the verb a "who was arrested …?" question asks about: the sentence that answers says it
+    focus: Word | None = None
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -221,7 +223,53 @@ def analyse(text: str) -> Query:
     small_talk = not words and (greeting or not raws) and bool(raws)
     inner = [r for r in raws[1:] if not r.isdigit()]
     title_case = len(inner) >= 3 and sum(r[0].isupper() for r in inner) > NAME_SHARE * len(inner)
-    return Query(text, tuple(words), _kind(lowered), recent, small_talk, title_case)
+    focus = _focus(lowered, words)
+    return Query(text, tuple(words), _kind(lowered), recent, small_talk, title_case, focus)
+
+
+_AUXILIARY = frozenset(
+    [
+        "was",
+        "were",
+        "is",
+        "are",
+        "has",
+        "have",
+        "had",
+        "been",
+        "being",
+        "got",
+        "will",
+        "would",
+        "can",
+        "could",
+        "may",
+        "might",
+        "did",
+    ]
+)
+
+
+_PASSIVE = frozenset(["was", "were", "is", "are", "been"])
+
+
+def _focus(lowered: list[str], words: list[Word]) -> Word | None:
+    """The verb of a question asking who did or underwent it: "Who was arrested …",
+    "Who killed …", "Which reporter … was detained?" (the first word after the question
+    word and its auxiliaries, or after "which/what NOUN … was")."""
+    if not lowered or lowered[0] not in ("who", "whom", "which"):
+        return None
+    at = 1
+    if lowered[0] == "which":  # "Which town did Bogomaz say was shelled?": the last "was"
+        aux = [i for i, w in enumerate(lowered) if w in _PASSIVE]
+        if not aux:
+            return None
+        at = aux[-1]
+    while at < len(lowered) and lowered[at] in _AUXILIARY:
+        at += 1
+    if at >= len(lowered):
+        return None
+    return next((w for w in words if w.position == at), None)
 
 
 def _mixed_case(raw: str) -> bool:

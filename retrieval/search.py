@@ -210,7 +210,16 @@ def _quote(
         avoid=avoid,
         joined=weighed.joined,
         word_of=weighed.word_of,
+        focus=_focus_terms(weighed, analysis),
     )
+
+
+def _focus_terms(weighed: Weighed, analysis: Query) -> frozenset[str]:
+    """The searched terms standing for the question's focus verb (its own, its synonyms)."""
+    if analysis.focus is None:
+        return frozenset()
+    own = set(analysis.focus.terms)
+    return frozenset(t for t, w in weighed.word_of.items() if w in own or t in own)
 
 
 def _body_share(post: Post, weighed: Weighed, share: float) -> float:

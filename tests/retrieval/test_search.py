@@ -224,3 +224,12 @@ def test_a_quotation_is_quoted_from_its_start_not_from_its_attribution(library: 
     first = reply.results[0].excerpt
     assert first.startswith("“Washington has absolutely no way")
     assert first.endswith("Peskov said in response to CNN’s question on a daily call.")
+
+
+def test_who_was_arrested_quotes_the_sentence_saying_who_was_detained(library: Library) -> None:
+    # the sentence on the chief's killing holds more of the question's words; the one that
+    # answers says the question's verb ("arrested": "detained")
+    reply = Answers(library).ask(
+        "Who was arrested over the death of the Melitopol police chief?", UTC
+    )
+    assert "three suspects" in reply.results[0].excerpt
