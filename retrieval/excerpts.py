@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from retrieval.models import Post
 from retrieval.query import Kind
-from retrieval.text import plain_words, terms_among, word_spans
+from retrieval.text import plain_words, spans_among, terms_among
 
 EXCERPT_MAX = 300
 #: Bonus, as a share of the question's weight, for a sentence holding what the question asks.
@@ -27,6 +27,10 @@ KIND_BONUS = 0.35
 SPREAD_POWER = 0.5
 #: A quote shorter than this is followed by the next sentence when it fits.
 SHORT_QUOTE = 160
+#: A sentence without the verb a "who was arrested …?" question asks about weighs this much.
+FOCUS_MISS = 0.6
+#: ... and by the start of a longer one when this much of it fits.
+MIN_TAIL = 80
 
 _ABBREVIATIONS = frozenset(
     [
@@ -77,6 +81,8 @@ _ABBREVIATIONS = frozenset(
 )
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"\u201d\u2019)\]]*\s+(?=[\"\u201c\u2018(\[]?[A-Z0-9])")
 _LAST_WORD = re.compile(r"(\S+)$")
+#: A round-up's item starts with its label ("Russian casualties: Russia has …").
+_ITEM = re.compile(r"^[^.:!?\n]{3,60}: ")
 _KIND_PATTERNS: dict[Kind, re.Pattern[str]] = {
     "count": re.compile(
         r"\d|\b(hundreds?|thousands?|millions?|dozens?|percent|half|third|quarter)\b", re.I
@@ -92,7 +98,11 @@ _KIND_PATTERNS: dict[Kind, re.Pattern[str]] = {
         r"|head|chief|president|mayor|governor|ambassador|commissioner|reporter|journalist"
         r"|soldier|suspects?|deputy|leader|general|commander)\b"
     ),
-    "place": re.compile(r"\b(in|at|near|from|into|across)\s+[A-Z][a-z]+"),
+    "place": re.compile(
+        r"\b(in|at|near|from|into|across|along|inside|outside|around|toward|towards)\s+"
+        r"([a-z-]+\s+){0,3}?[A-Z][a-z]+"
+        r"|\b(city|town|village|region|province|district|port|capital|outskirts) of [A-Z]"
+    ),
     "reason": re.compile(
         r"\b(because|due to|cites?|cited|reasons?|caused|causing|blamed?|as a result|weather"
         r"|since|after|so that|in order to|led to)\b",
@@ -178,12 +188,19 @@ def excerpt(
     kind: Kind = "other",
     avoid: Sequence[frozenset[str]] = (),
     limit: int = EXCERPT_MAX,
+    joined: Mapping[str, tuple[str, ...]] | None = None,
+    word_of: Mapping[str, str] | None = None,
+    focus: frozenset[str] = frozenset(),
 ) -> Excerpt:
     """The sentence or two of the post that best answer the question, matched words marked.
 
     ``total`` is the question's whole weight (words the coverage lacks included); sentences
     saying what one in ``avoid`` already said are passed over (one answer shows a sentence
-    once).
+    once). ``joined`` maps a hyphenated word's joined term to its parts: a sentence holding
+    the joined term holds the word once. ``word_of`` maps each term to the question word it
+    stands for (synonyms, parts): a word's spread over the post counts all its terms.
+    ``focus`` holds the terms of the verb a "who was arrested …?" question asks about: a
+    sentence saying none of them weighs `FOCUS_MISS` of its value.
     """
     candidates = [s for s in post_sentences(post) if not any(duplicate(s.words, a) for a in avoid)]
     if not candidates:
@@ -192,13 +209,19 @@ def excerpt(
     pattern = _KIND_PATTERNS.get(kind)
 
     wanted = frozenset(weights)
-    prefixes = tuple({t[:3] for t in wanted})
+    prefixes = _prefixes(wanted)
     held = [terms_among(s.text, wanted, prefixes) for s in candidates]
+    if joined:
+        held = [h - {p for j, ps in joined.items() if j in h for p in ps} for h in held]
 
     # Choosing the sentence, a word most of the post's sentences hold (its subject,
     # "Lvova-Belova") tells which post, not which sentence: it weighs less the more sentences
     # of the post hold it. The value reported for ranking posts is the plain one.
-    spread = {t: sum(t in h for h in held) for t in wanted}
+    # "blast" and "explosive" both stand for the question's "bomb": a post about an explosion
+    # holds that word in many sentences, whichever term each uses.
+    word = word_of or {}
+    stands = [{word.get(t, t) for t in h} for h in held]
+    spread = {t: sum(word.get(t, t) in w for w in stands) for t in wanted}
     local = {t: w / max(spread[t], 1) ** SPREAD_POWER for t, w in weights.items()}
 
     def value(i: int, weights: dict[str, float] = weights) -> float:
@@ -210,6 +233,8 @@ def excerpt(
             matched += KIND_BONUS
         if len(s.text) > limit:
             matched *= 0.9
+        if focus and not held[i] & focus:
+            matched *= FOCUS_MISS
         return matched
 
     values = [value(i) for i in range(len(candidates))]
@@ -217,11 +242,32 @@ def excerpt(
     best = max(range(len(candidates)), key=lambda i: (choice[i], not candidates[i].caption, -i))
     chosen = candidates[best]
     text, words = chosen.text, chosen.words
+    # A sentence that closes a quotation opened before it ("… in due time,” Peskov said) is
+    # quoted from the quotation's start when that fits: what was said, then who said it.
+    if chosen.text.count("\u201d") > chosen.text.count("\u201c"):
+        start, joined_text, joined_words = best, text, words
+        while start > 0:
+            prev = candidates[start - 1]
+            if prev.paragraph != chosen.paragraph or len(prev.text) + 1 + len(joined_text) > limit:
+                break
+            start -= 1
+            joined_text, joined_words = f"{prev.text} {joined_text}", joined_words | prev.words
+            if prev.text.count("\u201c") > prev.text.count("\u201d"):
+                text, words = joined_text, joined_words
+                break
     # The next sentences (of the same body or caption) join while they fit and either add
     # matched words or give a short quote its context ("First of all. We will not have …").
     for at in range(best + 1, len(candidates)):
         nxt = candidates[at]
-        if nxt.caption != chosen.caption or len(text) + 1 + len(nxt.text) > limit:
+        if nxt.caption != chosen.caption:
+            break
+        if len(text) + 1 + len(nxt.text) > limit:
+            # a short quote's context is often the long sentence after it ("… Burns said."
+            # then what he said): its start joins, cut at a word
+            room = limit - len(text) - 2
+            if len(text) < SHORT_QUOTE and room >= MIN_TAIL and not _ITEM.match(nxt.text):
+                cut = nxt.text[:room]
+                text, words = f"{text} {cut[: cut.rfind(' ')].rstrip(',;:')}…", words | nxt.words
             break
         if not (held[at] or len(text) < SHORT_QUOTE):
             break
@@ -233,9 +279,7 @@ def excerpt(
 
 def marked(quote: Excerpt, weights: dict[str, float]) -> Excerpt:
     """The excerpt with its matched words marked (done only for the hits shown)."""
-    marks = tuple(
-        (start, end) for start, end, ts in word_spans(quote.text) if any(t in weights for t in ts)
-    )
+    marks = tuple(spans_among(quote.text, weights, _prefixes(weights)))
     return dataclasses.replace(quote, marks=marks)
 
 
@@ -243,7 +287,8 @@ def _shorten(text: str, weights: dict[str, float], limit: int) -> str:
     """Cut a long sentence to `limit` characters around its first matched word, at word bounds."""
     if len(text) <= limit:
         return text
-    first = next((start for start, _, ts in word_spans(text) if any(t in weights for t in ts)), 0)
+    spans = spans_among(text, weights, _prefixes(weights))
+    first = spans[0][0] if spans else 0
     start = max(0, min(first - limit // 3, len(text) - limit + 2))
     if start > 0:
         start = text.find(" ", start) + 1 or start
@@ -261,7 +306,10 @@ def _marked(
     caption: bool = False,
     value: float = 0.0,
 ) -> Excerpt:
-    marks = tuple(
-        (start, end) for start, end, ts in word_spans(text) if any(t in weights for t in ts)
-    )
+    marks = tuple(spans_among(text, weights, _prefixes(weights)))
     return Excerpt(text, marks, caption, value)
+
+
+def _prefixes(terms: Iterable[str]) -> tuple[str, ...]:
+    """The first three letters of each term (a word starting otherwise yields none)."""
+    return tuple({t[:3] for t in terms})

@@ -143,6 +143,9 @@ _RECENT_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _TEMPORAL_FILLER = re.compile(r"\b(this|next|last) (year|week|month|time)\b", re.IGNORECASE)
+#: A question with more than this share of its words (after the first) capitalized is in
+#: title case.
+NAME_SHARE = 0.6
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k|m|bn|million|thousand|billion)?$", re.IGNORECASE)
 _SCALE = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000}
 _SCALE |= {"bn": 1_000_000_000, "billion": 1_000_000_000}
@@ -155,6 +158,7 @@ class Word:
     raw: str
     terms: tuple[str, ...]
     capitalized: bool  # written with a capital inside the question: likely a name
+    position: int = 0  # place among the question's words (stopwords and filler counted)
 
 
 @dataclass(frozen=True)
@@ -164,10 +168,28 @@ class Query:
     kind: Kind
     recent: bool
     small_talk: bool  # only greetings, thanks or filler: answer with a hello
+    title_case: bool = False  # most words capitalized: capitals say nothing about names
+    #: the verb a "who was arrested …?" question asks about: the sentence that answers says it
+    focus: Word | None = None
 
     @property
     def terms(self) -> tuple[str, ...]:
         return tuple(t for w in self.words for t in w.terms)
+
+    def names(self) -> tuple[tuple[Word, ...], ...]:
+        """Runs of two or more adjacent capitalized words: one name each ("Wall Street
+        Journal", "Nicholas Burns"); none in a title-case question."""
+        if self.title_case:
+            return ()
+        runs: list[list[Word]] = []
+        for word in self.words:
+            if not word.capitalized:
+                continue
+            if runs and runs[-1][-1].position == word.position - 1:
+                runs[-1].append(word)
+            else:
+                runs.append([word])
+        return tuple(tuple(run) for run in runs if len(run) > 1)
 
 
 def analyse(text: str) -> Query:
@@ -196,10 +218,58 @@ def analyse(text: str) -> Query:
             terms = tuple(analyse_word(raw))
         if terms:
             capital = position > 0 and any(c.isupper() for c in raw) and not raw.isupper()
-            words.append(Word(raw, terms, capital or _mixed_case(raw)))
+            words.append(Word(raw, terms, capital or _mixed_case(raw), position))
     # "good" and "great" are greetings only when nothing else is asked
     small_talk = not words and (greeting or not raws) and bool(raws)
-    return Query(text, tuple(words), _kind(lowered), recent, small_talk)
+    inner = [r for r in raws[1:] if not r.isdigit()]
+    title_case = len(inner) >= 3 and sum(r[0].isupper() for r in inner) > NAME_SHARE * len(inner)
+    focus = _focus(lowered, words)
+    return Query(text, tuple(words), _kind(lowered), recent, small_talk, title_case, focus)
+
+
+_AUXILIARY = frozenset(
+    [
+        "was",
+        "were",
+        "is",
+        "are",
+        "has",
+        "have",
+        "had",
+        "been",
+        "being",
+        "got",
+        "will",
+        "would",
+        "can",
+        "could",
+        "may",
+        "might",
+        "did",
+    ]
+)
+
+
+_PASSIVE = frozenset(["was", "were", "is", "are", "been"])
+
+
+def _focus(lowered: list[str], words: list[Word]) -> Word | None:
+    """The verb of a question asking who did or underwent it: "Who was arrested …",
+    "Who killed …", "Which reporter … was detained?" (the first word after the question
+    word and its auxiliaries, or after "which/what NOUN … was")."""
+    if not lowered or lowered[0] not in ("who", "whom", "which"):
+        return None
+    at = 1
+    if lowered[0] == "which":  # "Which town did Bogomaz say was shelled?": the last "was"
+        aux = [i for i, w in enumerate(lowered) if w in _PASSIVE]
+        if not aux:
+            return None
+        at = aux[-1]
+    while at < len(lowered) and lowered[at] in _AUXILIARY:
+        at += 1
+    if at >= len(lowered):
+        return None
+    return next((w for w in words if w.position == at), None)
 
 
 def _mixed_case(raw: str) -> bool:

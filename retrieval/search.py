@@ -8,10 +8,12 @@ Three steps, one judgement (answers, /search, /follow alerts and inline all ask 
    they are.
 2. **BM25** over the searched terms: the index's exact rank-bm25 scores, `CANDIDATES` of them.
 3. **Second stage** over those candidates: the relevance floor, read from the index's forward
-   lists (no post text), then for the best `RERANKED` the post text: the sentence that
-   answers, a bonus when it holds what the question asks for (a number, a name, a date), a
-   small one for newer posts (a larger one when the question asks for the latest), and round-ups
-   that only repeat what a post above them said yield their place.
+   lists (no post text), then for the best `RERANKED` by what the index tells (relative BM25
+   and the share of the question held, so that a long post holding every word is not lost
+   behind short ones holding most) the post text: the sentence that answers, a bonus when it
+   holds what the question asks for (a number, a name, a date, a place), a small one for newer
+   posts (a larger one when the question asks for the latest), and round-ups that only repeat
+   what a post above them said yield their place.
 
 The floor: a hit must hold at least `RELEVANCE_FLOOR` of the question's weight (see
 `retrieval.relevance` for the weights; a word matched by a synonym counts 0.7, a word found only
@@ -19,10 +21,11 @@ in a photo caption of a post whose body also matches counts 0.25). Calibrated wi
 `benchmarks/bench_quality.py --sweep` on the labelled set `benchmarks/quality_set.json` (116
 questions) and the dev set, sample alone: 0.30 keeps every dev question (S@3 1.0) but lets 2 of
 10 off-topic ones through; 0.40 abstains on all 10 (and 34 of the 35 labelled off-topic ones)
-at labelled S@3 0.971; 0.45 starts losing answers (labelled S@3 0.943). At 0.40 with the
-committed second stage: dev S@1 1.0, S@3 1.0, abstention 10/10 alone; among 10,635 BBC posts
-S@1 0.917, S@3 0.972, and no off-topic question draws a sample post. Figures and command:
-benchmarks/README.md.
+at labelled S@3 0.971; 0.45 starts losing answers (labelled S@3 0.943); the sweep after the
+question-weight changes of issue #13 still puts the floor at 0.40. At 0.40 with the committed
+second stage: dev S@1 1.0, S@3 1.0, excerpt holds the answer 24/26, abstention 10/10 alone;
+among 10,635 BBC posts S@1 1.0, S@3 1.0, and no off-topic question draws a sample post.
+Figures and command: benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -44,9 +47,9 @@ RELEVANCE_FLOOR = 0.4
 CANDIDATES = 60
 RERANKED = 5
 #: Second-stage weights: BM25 (relative to the best candidate), the excerpt's value, newness.
-W_BM25 = 0.55
-W_SHARE = 0.8
-W_EXCERPT = 0.2
+W_BM25 = 0.7
+W_SHARE = 1.0
+W_EXCERPT = 0.4
 W_NEWER = 0.04
 W_LATEST = 0.4
 W_KIND = 0.35  # the excerpt holds what the question asks for
@@ -109,7 +112,9 @@ class Searcher:
         terms = weighed.terms
         if not terms or weighed.subject_missing:
             return SearchResult(query, terms, (), 0, analysis=analysis)
-        ranked = self.index.top_k(terms, k=max(CANDIDATES, offset + limit + RERANKED))
+        ranked = self.index.top_k(
+            weighed.searched(self.index), k=max(CANDIDATES, offset + limit + RERANKED)
+        )
         held = self.index.holds([doc_id for doc_id, _ in ranked], terms)
         shares = weighed.shares(terms, held)
         kept = [(d, s, float(m)) for (d, s), m in zip(ranked, shares, strict=True)]
@@ -143,7 +148,7 @@ class Searcher:
         if share < RELEVANCE_FLOOR:
             return None
         score = self.index.score(weighed.terms, post.post_id)
-        quote = excerpt(post, weighed.term_weights(), weighed.total, analysis.kind)
+        quote = _quote(post, weighed, analysis)
         return Hit(post, score, marked(quote, weighed.term_weights()), share)
 
     def _second_stage(
@@ -155,11 +160,15 @@ class Searcher:
         distinct: bool,
     ) -> list[Hit]:
         """Re-rank the best candidates by the sentence that answers and by newness."""
-        head = kept[: max(RERANKED, wanted + (2 if distinct else 0))]
-        if not head:
+        if not kept:
             return []
+        # The posts read are the best by what the index alone tells (BM25 and the share of
+        # the question held), not by BM25 alone: a long post holding every word of the
+        # question must not lose its place to short ones that hold most of them.
+        top = max(score for _, score, _ in kept) or 1.0
+        kept.sort(key=lambda k: -(W_BM25 * k[1] / top + W_SHARE * k[2]))
+        head = kept[: max(RERANKED, wanted + (2 if distinct else 0))]
         posts = self.store.posts(doc_id for doc_id, _, _ in head)
-        top = max(score for _, score, _ in head) or 1.0
         rows = [(posts[d], s, m) for d, s, m in head if d in posts]
         order = sorted(range(len(rows)), key=lambda i: _newness_key(rows[i][0]))
         newness = {i: rank / max(len(rows) - 1, 1) for rank, i in enumerate(order)}
@@ -168,7 +177,7 @@ class Searcher:
             share = _body_share(post, weighed, share)
             if share < RELEVANCE_FLOOR:
                 continue
-            quote = excerpt(post, weighed.term_weights(), weighed.total, analysis.kind)
+            quote = _quote(post, weighed, analysis)
             value = W_BM25 * score / top + W_SHARE * share + W_EXCERPT * quote.value
             value += W_KIND * quote.answers_kind
             value += (W_LATEST if analysis.recent else W_NEWER) * newness[i]
@@ -184,9 +193,33 @@ class Searcher:
             extra = self.store.posts(d for d, _, _ in kept[len(head) : wanted])
             for d, s, m in kept[len(head) : wanted]:
                 if d in extra:
-                    quote = excerpt(extra[d], weighed.term_weights(), weighed.total, analysis.kind)
+                    quote = _quote(extra[d], weighed, analysis)
                     rest.append(Hit(extra[d], s, quote, m))
         return hits + rest
+
+
+def _quote(
+    post: Post, weighed: Weighed, analysis: Query, avoid: Sequence[frozenset[str]] = ()
+) -> Excerpt:
+    """The post's sentence that best answers the question (see `retrieval.excerpts`)."""
+    return excerpt(
+        post,
+        weighed.term_weights(),
+        weighed.total,
+        analysis.kind,
+        avoid=avoid,
+        joined=weighed.joined,
+        word_of=weighed.word_of,
+        focus=_focus_terms(weighed, analysis),
+    )
+
+
+def _focus_terms(weighed: Weighed, analysis: Query) -> frozenset[str]:
+    """The searched terms standing for the question's focus verb (its own, its synonyms)."""
+    if analysis.focus is None:
+        return frozenset()
+    own = set(analysis.focus.terms)
+    return frozenset(t for t, w in weighed.word_of.items() if w in own or t in own)
 
 
 def _body_share(post: Post, weighed: Weighed, share: float) -> float:
@@ -216,9 +249,7 @@ def _without_repeats(hits: list[Hit], weighed: Weighed, analysis: Query) -> list
     for hit in hits:
         quote = hit.excerpt
         if any(duplicate(quote.words, s) for s in shown):
-            fresh = excerpt(
-                hit.post, weighed.term_weights(), weighed.total, analysis.kind, avoid=shown
-            )
+            fresh = _quote(hit.post, weighed, analysis, avoid=shown)
             if fresh.value < REPEAT_KEEP * quote.value or fresh.value <= 0:
                 continue
             quote = fresh

@@ -182,6 +182,22 @@ def terms_among(text: str, terms: frozenset[str], prefixes: tuple[str, ...]) -> 
     return frozenset(found)
 
 
+def spans_among(
+    text: str, terms: frozenset[str] | dict[str, float], prefixes: tuple[str, ...]
+) -> list[tuple[int, int]]:
+    """Character spans of the words of a text that yield one of `terms` (for marking and
+    cutting quotes), skipping unanalysed the words that cannot, as `terms_among` does."""
+    found: list[tuple[int, int]] = []
+    for match in _WORD.finditer(text):
+        raw = match.group()
+        low = raw.lower().replace("\u2019", "").replace("'", "")
+        if (low.startswith(prefixes) or not low.isalnum()) and any(
+            t in terms for t in _word_terms(raw)
+        ):
+            found.append(match.span())
+    return found
+
+
 def plain_words(text: str) -> frozenset[str]:
     """The lowercased words of a text without stopwords, unstemmed: cheap, for telling
     whether two sentences say the same."""

@@ -129,3 +129,107 @@ def test_a_synonym_in_the_post_answers_the_question(library: Library) -> None:
     ).hits
     assert hits and hits[0].post.title.startswith("Russian-installed official hospitalized")
     assert "detained" in " ".join(hits[0].post.body)
+
+
+def test_who_was_hurt_quotes_the_sentence_naming_who_was_hurt(library: Library) -> None:
+    # "bomb" is "explosive" in most of the post's sentences and "blast" in one: the word is
+    # the post's subject whichever term a sentence uses, and "hospitalized" says "hurt"
+    reply = Answers(library).ask("Who was hurt by the bomb in Melitopol?", UTC)
+    assert reply.results[0].title.startswith("Russian-installed official hospitalized")
+    assert "deputy head" in reply.results[0].excerpt
+
+
+def test_a_short_lead_is_quoted_with_what_follows_it(library: Library) -> None:
+    reply = Answers(library).ask("What does Nicholas Burns want from Beijing?", UTC)
+    first = reply.results[0].excerpt
+    assert first.startswith("The United States wants to see China press Russia")
+    assert "withdraw its troops" in first and first.endswith("…") and len(first) <= 300
+
+
+def _library_of(tmp_path: Path, posts: list[tuple[str, tuple[str, ...]]]) -> Library:
+    """A library of one coverage holding `posts` (title, paragraphs), in that order."""
+    coverage = Coverage("wire", "Wire coverage", "Wire")
+    library = Library(tmp_path / "wire.db")
+    library.ingest(
+        Parsed(
+            coverage=coverage,
+            posts=[
+                Post(
+                    stable_id("w", str(n)),
+                    "wire",
+                    title,
+                    body,
+                    Timestamp.of_date(date(2023, 5, 2)),
+                    "Wire",
+                    position=n,
+                )
+                for n, (title, body) in enumerate(posts)
+            ],
+        )
+    )
+    return library
+
+
+def test_a_hyphenated_word_is_found_written_as_one_word(tmp_path: Path) -> None:
+    library = _library_of(
+        tmp_path,
+        [
+            ("Counteroffensive soon", ("The counteroffensive will start in the spring.",)),
+            ("Offensive remarks", ("The minister apologised for offensive remarks.",)),
+            ("Weather", ("Rain is expected in the south.",)),
+        ],
+    )
+    hits = library.searcher.search("When will the counter-offensive start?", limit=3).hits
+    assert [h.post.title for h in hits] == ["Counteroffensive soon"]
+    assert hits[0].matched == pytest.approx(1.0)
+    library.close()
+
+
+def test_a_long_post_holding_every_word_beats_short_ones_holding_most(tmp_path: Path) -> None:
+    # BM25 favours the short posts; the share of the question held (a multi-word name
+    # weighing as one word, so "arrested" counts) puts the long post first
+    filler = tuple(
+        f"Paragraph {n} of the day's coverage describes talks, markets and the weather."
+        for n in range(2)
+    )
+    posts = [
+        (f"Markets {n}", (f"The Wall Street Journal reported on Thursday that firm {n} bid.",))
+        for n in range(6)
+    ]
+    posts += [
+        (f"Protest {n}", (f"Police arrest {n} protesters in the capital.",)) for n in range(4)
+    ]
+    posts += [(f"Weather {n}", (f"Rain is expected in region {n} on Friday.",)) for n in range(60)]
+    posts.append(
+        (
+            "Live updates",
+            (
+                *filler,
+                "Several outlets curtailed their work following the arrest of Wall Street "
+                "Journal reporter Evan Gershkovich in late March.",
+            ),
+        )
+    )
+    library = _library_of(tmp_path, posts)
+    hits = library.searcher.search(
+        "Which reporter from the Wall Street Journal was arrested?", limit=3, distinct=True
+    ).hits
+    assert hits[0].post.title == "Live updates"
+    assert "Gershkovich" in hits[0].excerpt.text
+    library.close()
+
+
+def test_a_quotation_is_quoted_from_its_start_not_from_its_attribution(library: Library) -> None:
+    reply = Answers(library).ask("What did Peskov say about the casualty numbers?", UTC)
+    first = reply.results[0].excerpt
+    assert first.startswith("“Washington has absolutely no way")
+    assert first.endswith("Peskov said in response to CNN’s question on a daily call.")
+
+
+def test_who_was_arrested_quotes_the_sentence_saying_who_was_detained(library: Library) -> None:
+    # the sentence on the chief's killing holds more of the question's words; the one that
+    # answers says the question's verb ("arrested": "detained")
+    reply = Answers(library).ask(
+        "Who was arrested over the death of the Melitopol police chief?", UTC
+    )
+    assert "three suspects" in reply.results[0].excerpt
