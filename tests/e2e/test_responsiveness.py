@@ -1,0 +1,137 @@
+"""A big import keeps the library busy; the bot still hears everyone and says it is on it.
+
+The heavy work is real: three 6,000-post JSON Lines archives (~8 MB each, under the 10 MB a
+source may be) polled from 127.0.0.1, stored and indexed on the library worker one after the
+other — seconds of CPU. Meanwhile new users ask
+questions. Each one's update must be taken from Telegram at once (the bot's next getUpdates
+follows within a second: PTB's loop is free), a user whose answer must wait for the import
+sees "typing…" within two seconds, everyone is answered once it is done, and the loop-lag
+probe's worst (logged at stop) stays small. Before the worker, the import held the event loop:
+no getUpdates, no typing, a lag of seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+
+from tests.e2e.bot_process import CONSOLE_SCRIPT, BotProcess
+from tests.e2e.emulator import Emulator, TelegramUser
+
+POSTS = 6000
+ARCHIVES = 3
+WORDS = ["army", "city", "front", "talks", "drone", "strike", "bridge", "energy", "grid", "aid"]
+RECEIVED_WITHIN = 1.0  # the bot's next getUpdates after a user's message
+ACKNOWLEDGED_WITHIN = 2.0  # typing… (or the answer itself)
+LAG_LIMIT_MS = 500
+
+
+def big_archive(name: str) -> bytes:
+    """Posts of plausible length, every one different (no two share a body)."""
+    lines = []
+    for i in range(POSTS):
+        body = [
+            " ".join(f"{WORDS[(i * 7 + j * p) % len(WORDS)]}{(i + j) % 97}" for j in range(45))
+            for p in (1, 3, 5)
+        ]
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"{name}-{i}",
+                    "title": f"Update {i}: {WORDS[i % len(WORDS)]} {WORDS[(i * 3) % len(WORDS)]}",
+                    "body": body,
+                    "published": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+                    "source": "Archive",
+                    "coverage": f"Archive {name}",
+                }
+            )
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_other_users_are_heard_while_a_big_import_keeps_the_library_busy(
+    start_bot: Callable[..., BotProcess],
+    tg_user: Callable[..., TelegramUser],
+    emulator: Emulator,
+    bot_token: str,
+    httpserver: HTTPServer,
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "bot.db"
+    urls = []
+    for n in range(ARCHIVES):
+        path = f"/archive-{n}.jsonl"
+        httpserver.expect_request(path).respond_with_data(
+            big_archive(f"a{n}"), content_type="application/x-ndjson"
+        )
+        urls.append(httpserver.url_for(path))
+        subprocess.run(
+            [str(CONSOLE_SCRIPT), "sources", "add", urls[-1], "--every", "1h"],
+            env={"LIVEBLOG_DATABASE": str(database)},
+            check=True,
+            capture_output=True,
+        )
+    bot = start_bot(database=database)  # the first poll, a second after start, imports them
+
+    deadline = time.monotonic() + 30
+    while not httpserver.log:
+        assert time.monotonic() < deadline, "the bot never polled the archive"
+        time.sleep(0.05)
+
+    asked: list[tuple[TelegramUser, float]] = []
+    while len(asked) < 20 and not _imported(bot.log(), urls):
+        user = tg_user(first_name=f"Reader {len(asked) + 1}")
+        at = time.time()
+        user.send_message("drone strike on the bridge")
+        asked.append((user, at))
+        time.sleep(0.4)
+    deadline = time.monotonic() + 60
+    while not _imported(bot.log(), urls):
+        assert time.monotonic() < deadline, f"the import did not finish:\n{bot.log()}"
+        time.sleep(0.1)
+
+    for user, _ in asked:
+        (answer,) = user.wait_for_replies(1, timeout=30)
+        assert answer.text
+
+    polls = [c["at"] for c in emulator.calls(bot_token, "getUpdates")]
+    typing = emulator.calls(bot_token, "sendChatAction")
+    sent = emulator.calls(bot_token, "sendMessage")
+    waited = 0
+    for user, at in asked:
+        received = min((t for t in polls if t >= at), default=None)
+        assert received is not None and received - at < RECEIVED_WITHIN, (
+            f"{user.first_name}'s message was taken from Telegram "
+            f"{'never' if received is None else f'after {received - at:.2f} s'}"
+        )
+        acks = _to(user, typing)
+        if acks:
+            waited += 1
+            assert acks[0] - at < ACKNOWLEDGED_WITHIN, f"{user.first_name}: typing came late"
+        else:  # answered at once, before the import began or after it ended
+            assert _to(user, sent)[0] - at < ACKNOWLEDGED_WITHIN, f"{user.first_name}: no typing"
+    assert waited, "no question had to wait for the import: the test proved nothing"
+
+    assert bot.stop() == 0
+    log = bot.log()
+    worst = re.search(r"event loop lag: worst (\d+) ms", log)
+    assert worst is not None, log
+    assert int(worst.group(1)) < LAG_LIMIT_MS, log
+    assert "Event loop is closed" not in log
+    assert "Traceback" not in log
+
+
+def _to(user: TelegramUser, calls: list[dict[str, Any]]) -> list[float]:
+    """When the bot made these calls for the user's chat, earliest first."""
+    return sorted(c["at"] for c in calls if str(c["params"].get("chat_id")) == str(user.chat.id))
+
+
+def _imported(log: str, urls: list[str]) -> bool:
+    return all(f"{url}: {POSTS} added" in log for url in urls)
