@@ -49,8 +49,9 @@ class DigestJobs:
         )
 
     async def run(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Deliver the batch that is due; a run still sending makes the next one skip."""
-        if self._running:
+        """Deliver the batch that is due; a run still sending makes the next one skip, and so
+        does a stopping Application."""
+        if self._running or not context.application.running:
             return
         self._running = True
         try:

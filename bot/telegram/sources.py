@@ -49,7 +49,8 @@ class FreshCoverage:
         if app.job_queue is None:
             raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
         # A run may wait for the worker past the next one's start; that one skips itself
-        # quietly (our flags) instead of APScheduler warning that it skipped it.
+        # quietly (our flags) instead of APScheduler warning that it skipped it. Once the
+        # Application is stopping (it waits for running jobs), new runs start nothing.
         overlap = {"max_instances": 2}
         app.job_queue.run_repeating(
             self.poll_job, interval=POLL_EVERY_SECONDS, first=1, job_kwargs=overlap
@@ -60,7 +61,7 @@ class FreshCoverage:
 
     async def poll_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Poll the due sources side by side; a run still downloading makes the next skip."""
-        if self._polling:
+        if self._polling or not context.application.running:
             return
         self._polling = True
         try:
@@ -70,7 +71,7 @@ class FreshCoverage:
 
     async def refresh_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Pick up what another process imported (questions see it within seconds)."""
-        if self._refreshing:
+        if self._refreshing or not context.application.running:
             return
         self._refreshing = True
         try:

@@ -69,25 +69,9 @@ def test_other_users_are_heard_while_a_big_import_keeps_the_library_busy(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "bot.db"
-    urls = []
-    for n in range(ARCHIVES):
-        path = f"/archive-{n}.jsonl"
-        httpserver.expect_request(path).respond_with_data(
-            big_archive(f"a{n}"), content_type="application/x-ndjson"
-        )
-        urls.append(httpserver.url_for(path))
-        subprocess.run(
-            [str(CONSOLE_SCRIPT), "sources", "add", urls[-1], "--every", "1h"],
-            env={"LIVEBLOG_DATABASE": str(database)},
-            check=True,
-            capture_output=True,
-        )
+    urls = _archives(httpserver, database)
     bot = start_bot(database=database)  # the first poll, a second after start, imports them
-
-    deadline = time.monotonic() + 30
-    while not httpserver.log:
-        assert time.monotonic() < deadline, "the bot never polled the archive"
-        time.sleep(0.05)
+    _wait_for_the_poll(httpserver)
 
     asked: list[tuple[TelegramUser, float]] = []
     while len(asked) < 20 and not _imported(bot.log(), urls):
@@ -133,6 +117,52 @@ def test_other_users_are_heard_while_a_big_import_keeps_the_library_busy(
     assert int(worst.group(1)) < LAG_LIMIT_MS, log
     assert "Event loop is closed" not in log
     assert "Traceback" not in log
+
+
+def test_a_stop_while_the_library_is_busy_is_clean(
+    start_bot: Callable[..., BotProcess], httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """SIGTERM mid-import: PTB waits for the running poll, the worker is joined, exit 0, no
+    traceback and no "event loop is closed"."""
+    database = tmp_path / "bot.db"
+    (url,) = _archives(httpserver, database, count=1)
+    bot = start_bot(database=database)
+    _wait_for_the_poll(httpserver)
+    time.sleep(0.8)  # the download is parsed and being stored
+    assert bot.stop() == 0, bot.log()
+    log = bot.log()
+    stopping, imported = log.find("Application is stopping"), log.find(f"{url}: {POSTS} added")
+    assert 0 <= stopping < imported, log  # the stop came while the import was under way
+    assert log.rstrip().endswith("stopped"), log
+    assert "event loop lag: worst" in log
+    assert "Event loop is closed" not in log
+    assert "Traceback" not in log
+    assert "did not stop" not in log
+
+
+def _archives(httpserver: HTTPServer, database: Path, count: int = ARCHIVES) -> list[str]:
+    """Serve the archives and register them as sources (as an operator would, from the CLI)."""
+    urls = []
+    for n in range(count):
+        path = f"/archive-{n}.jsonl"
+        httpserver.expect_request(path).respond_with_data(
+            big_archive(f"a{n}"), content_type="application/x-ndjson"
+        )
+        urls.append(httpserver.url_for(path))
+        subprocess.run(
+            [str(CONSOLE_SCRIPT), "sources", "add", urls[-1], "--every", "1h"],
+            env={"LIVEBLOG_DATABASE": str(database)},
+            check=True,
+            capture_output=True,
+        )
+    return urls
+
+
+def _wait_for_the_poll(httpserver: HTTPServer) -> None:
+    deadline = time.monotonic() + 30
+    while not httpserver.log:
+        assert time.monotonic() < deadline, "the bot never polled the archives"
+        time.sleep(0.05)
 
 
 def _to(user: TelegramUser, calls: list[dict[str, Any]]) -> list[float]:
