@@ -34,7 +34,10 @@ WORDS = ["army", "city", "front", "talks", "drone", "strike", "bridge", "energy"
 RECEIVED_TYPICALLY = 0.5
 RECEIVED_WITHIN = 2.0
 ACKNOWLEDGED_WITHIN = 2.5  # typing… (or the answer itself)
-LAG_LIMIT_MS = 500
+# The loop's worst delay: ~100 ms on an idle machine, 300-400 ms when other processes load both
+# cores, because the loop shares the GIL with the worker and three parsing threads. Before the
+# worker it was each archive's whole import: seconds.
+LAG_LIMIT_MS = 1000
 
 
 def big_archive(name: str) -> bytes:
@@ -92,29 +95,30 @@ def test_other_users_are_heard_while_a_big_import_keeps_the_library_busy(
     polls = [c["at"] for c in emulator.calls(bot_token, "getUpdates")]
     typing = emulator.calls(bot_token, "sendChatAction")
     sent = emulator.calls(bot_token, "sendMessage")
-    waited = 0
-    delays = []
-    for user, at in asked:
-        received = min((t for t in polls if t >= at), default=None)
-        assert received is not None, f"{user.first_name}'s message was never taken"
-        delays.append(received - at)
-        assert received - at < RECEIVED_WITHIN, (
-            f"{user.first_name}'s message was taken from Telegram after {received - at:.2f} s"
-        )
-        acks = _to(user, typing)
-        if acks:
-            waited += 1
-            assert acks[0] - at < ACKNOWLEDGED_WITHIN, f"{user.first_name}: typing came late"
-        else:  # answered at once, before the import began or after it ended
-            assert _to(user, sent)[0] - at < ACKNOWLEDGED_WITHIN, f"{user.first_name}: no typing"
-    assert waited, "no question had to wait for the import: the test proved nothing"
-    assert statistics.median(delays) < RECEIVED_TYPICALLY, [round(d, 2) for d in delays]
-
     assert bot.stop() == 0
     log = bot.log()
     worst = re.search(r"event loop lag: worst (\d+) ms", log)
     assert worst is not None, log
-    assert int(worst.group(1)) < LAG_LIMIT_MS, log
+    lag_ms = int(worst.group(1))
+
+    # Per reader: taken from Telegram, typing…, answered — seconds after the message.
+    rows = []
+    for user, at in asked:
+        received = min((t for t in polls if t >= at), default=float("inf"))
+        acks = _to(user, typing)
+        rows.append((received - at, acks[0] - at if acks else None, _to(user, sent)[0] - at))
+    report = f"loop lag worst {lag_ms} ms; (received, typing, answered) per reader: " + ", ".join(
+        f"({r:.2f}, {'-' if t is None else f'{t:.2f}'}, {a:.2f})" for r, t, a in rows
+    )
+    delays = [received for received, _, _ in rows]
+    assert max(delays) < RECEIVED_WITHIN, report
+    assert statistics.median(delays) < RECEIVED_TYPICALLY, report
+    for _, typed, answered in rows:
+        # A reader who had to wait sees typing… soon; the others were answered at once
+        # (before the import began, or after it ended).
+        assert (answered if typed is None else typed) < ACKNOWLEDGED_WITHIN, report
+    assert any(typed is not None for _, typed, _ in rows), f"nobody had to wait: {report}"
+    assert lag_ms < LAG_LIMIT_MS, report
     assert "Event loop is closed" not in log
     assert "Traceback" not in log
 
