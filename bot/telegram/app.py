@@ -85,6 +85,7 @@ class TelegramBot:
         self.core = core
         self.admins = frozenset(admins)
         self.worker = worker
+        self._typing_now: set[asyncio.Future[None]] = set()  # kept until done (not collected)
         # (chat id, the user's message id) → the bot's first message answering it, so an
         # edited question edits that answer instead of getting a second one.
         self._answers: OrderedDict[tuple[int, int], Message] = OrderedDict()
@@ -140,7 +141,10 @@ class TelegramBot:
                 done, _ = await asyncio.wait({future}, timeout=delay)
                 if done:
                     break
-                await self._typing(bot, chat.id, update)
+                # Beside the work, never in its way (a chat paused by a 429 may hold it).
+                typing = asyncio.ensure_future(self._typing(bot, chat.id, update))
+                self._typing_now.add(typing)
+                typing.add_done_callback(self._typing_now.discard)
                 delay = TYPING_AGAIN
             return await future
         finally:
