@@ -2,17 +2,21 @@
 
 Each update becomes a plain `Chat` plus text for the command core (`bot.core.dispatch`), and
 the core's `Reply` is rendered as Telegram HTML. Everything a user is told comes from the core;
-this package only maps, renders, guards and delivers.
+this package only maps, renders, guards and delivers. The core runs on the library worker
+(`bot.telegram.worker`): a handler hands it the work and awaits the reply, and PTB's loop goes on
+receiving and sending meanwhile; a chat whose answer takes a while sees "typing…".
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     ChatMember,
     ForceReply,
     InlineKeyboardMarkup,
@@ -22,8 +26,8 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -36,6 +40,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.answers import InlineAnswer
 from bot.core.chat import TERMINAL_CHAT_ID, Chat
 from bot.core.commands import Command, find, on_surface
 from bot.core.dispatch import CommandCore
@@ -47,6 +52,7 @@ from bot.telegram.chats import TelegramDirectory, chat_of
 from bot.telegram.concurrency import PerChatProcessor
 from bot.telegram.digests import DigestJobs
 from bot.telegram.guard import UpdateGuard
+from bot.telegram.lag import LoopLagProbe
 from bot.telegram.menus import register_menus
 from bot.telegram.messages import AddressedToBot, keyboard, small_talk_in_group, strip_mention
 from bot.telegram.polling import WatchedRequest, revoked_error
@@ -54,6 +60,7 @@ from bot.telegram.ratelimit import PerChatRateLimiter
 from bot.telegram.render import render_messages
 from bot.telegram.send import NO_PREVIEW, send_reply, with_retries
 from bot.telegram.sources import FreshCoverage
+from bot.telegram.worker import LibraryWorker
 from retrieval.channels import parse_channel_list
 from retrieval.library import Library
 
@@ -62,18 +69,23 @@ log = logging.getLogger(__name__)
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again."
 NOTHING_INLINE = "Nothing matches — ask me in a chat"
 ANSWERS_KEPT = 2000  # questions whose answer an edit of the question may still replace
+TYPING_AFTER = 1.0  # seconds an answer may take before the chat sees "typing…"
+TYPING_AGAIN = 4.5  # Telegram shows it for 5 seconds or until the bot's next message
 JOINED = {ChatMember.MEMBER, ChatMember.ADMINISTRATOR}
 OUTSIDE = {ChatMember.LEFT, ChatMember.BANNED}
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+T = TypeVar("T")
 
 
 class TelegramBot:
-    """Handlers over one command core."""
+    """Handlers over one command core, which runs on the library worker."""
 
-    def __init__(self, core: CommandCore, admins: Iterable[int]) -> None:
+    def __init__(self, core: CommandCore, admins: Iterable[int], worker: LibraryWorker) -> None:
         self.core = core
         self.admins = frozenset(admins)
+        self.worker = worker
+        self._typing_now: set[asyncio.Future[None]] = set()  # kept until done (not collected)
         # (chat id, the user's message id) → the bot's first message answering it, so an
         # edited question edits that answer instead of getting a second one.
         self._answers: OrderedDict[tuple[int, int], Message] = OrderedDict()
@@ -85,7 +97,10 @@ class TelegramBot:
             chat = await chat_of(update, context.bot, self.admins, command)
             if chat is not None:
                 args = " ".join(context.args or [])
-                await self.reply(update, await self.core.dispatch(chat, command.name, args))
+                reply = await self.work(
+                    update, context.bot, self.core.dispatch(chat, command.name, args)
+                )
+                await self.reply(update, reply)
 
         handle.__doc__ = f"/{command.name}: {command.help}."
         return handle
@@ -97,8 +112,7 @@ class TelegramBot:
         if message is None or message.text is None or chat is None:
             return
         text = strip_mention(message.text, context.bot.username)
-        answering = self.core.waiting(chat)  # the words a command asked for, not chatter
-        reply = await self.core.handle(chat, text)
+        answering, reply = await self.work(update, context.bot, self._answer(chat, text))
         if (
             reply.kind == "empty"
             and not answering
@@ -111,6 +125,40 @@ class TelegramBot:
             while len(self._answers) > ANSWERS_KEPT:
                 self._answers.popitem(last=False)
 
+    async def _answer(self, chat: Chat, text: str) -> tuple[bool, Reply]:
+        """On the worker: whether the text answers a command's question (not chatter), and
+        the reply."""
+        answering = self.core.waiting(chat)
+        return answering, await self.core.handle(chat, text)
+
+    async def work(self, update: Update, bot: Bot, job: Coroutine[Any, Any, T]) -> T:
+        """Run core work on the worker; if it takes a while, the chat sees "typing…"."""
+        future = asyncio.ensure_future(self.worker.run(job))
+        chat = update.effective_chat
+        try:
+            delay = TYPING_AFTER
+            while chat is not None:
+                done, _ = await asyncio.wait({future}, timeout=delay)
+                if done:
+                    break
+                # Beside the work, never in its way (a chat paused by a 429 may hold it).
+                typing = asyncio.ensure_future(self._typing(bot, chat.id, update))
+                self._typing_now.add(typing)
+                typing.add_done_callback(self._typing_now.discard)
+                delay = TYPING_AGAIN
+            return await future
+        finally:
+            future.cancel()  # the handler was cancelled (shutdown): so is its work
+
+    @staticmethod
+    async def _typing(bot: Bot, chat_id: int, update: Update) -> None:
+        message = update.effective_message
+        topic = message.message_thread_id if message and message.is_topic_message else None
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=topic)
+        except TelegramError as exc:  # a courtesy: the answer matters, not the action
+            log.debug("typing in chat %s: %s", chat_id, exc)
+
     async def edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited question: edit the answer it got, in place (nothing new is sent)."""
         message = update.edited_message
@@ -121,7 +169,7 @@ class TelegramBot:
         if answer is None or chat is None:
             return
         text = strip_mention(message.text, context.bot.username)
-        reply = await self.core.handle(chat, text)
+        reply = await self.work(update, context.bot, self.core.handle(chat, text))
         try:
             await answer.edit_text(
                 render_messages(reply)[0],
@@ -137,7 +185,7 @@ class TelegramBot:
         """A sticker, photo, voice message…: one line on what the bot can do."""
         chat = await chat_of(update, context.bot, self.admins)
         if chat is not None:
-            await self.reply(update, self.core.media_hint(chat))
+            await self.reply(update, await self.worker.call(self.core.media_hint, chat))
 
     async def joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Added to a group: a short how-to, once."""
@@ -151,7 +199,7 @@ class TelegramBot:
         chat = await chat_of(update, context.bot, self.admins)
         if chat is None:
             return
-        reply = self.core.welcome(chat)
+        reply = await self.worker.call(self.core.welcome, chat)
         await with_retries(lambda: send_reply(context.bot, change.chat.id, reply))
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -161,7 +209,9 @@ class TelegramBot:
         if message is None or message.text is None or chat is None:
             return
         name = message.text.split()[0][1:].split("@", 1)[0]
-        await self.reply(update, await self.core.dispatch(chat, name, ""))
+        await self.reply(
+            update, await self.work(update, context.bot, self.core.dispatch(chat, name, ""))
+        )
 
     async def page(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A ◀ ▶ press: edit the list in place, or say it expired."""
@@ -173,7 +223,7 @@ class TelegramBot:
         if typed is not None:  # an example question, "/unfollow 2": as if the user typed it
             await self.press_typed(update, context, typed)
             return
-        reply = self.core.press(chat, query.data or "")
+        reply = await self.worker.call(self.core.press, chat, query.data or "")
         if reply.kind == "invalid":
             await query.answer(reply.message or "This list has expired — search again.")
             return
@@ -202,7 +252,7 @@ class TelegramBot:
         chat = await chat_of(update, context.bot, self.admins, command)
         if chat is None:
             return
-        reply = await self.core.handle(chat, text)
+        reply = await self.work(update, context.bot, self.core.handle(chat, text))
         if reply.kind == "invalid" and reply.message and len(reply.message) <= 200:
             await query.answer(reply.message)
             return
@@ -215,9 +265,9 @@ class TelegramBot:
         inline_query = update.inline_query
         if inline_query is None:
             return
-        user = inline_query.from_user
-        prefs = self.core.prefs(Chat(user.id, "telegram"))  # the user's own /timezone
-        answer = self.core.answers.inline(inline_query.query, inline_query.offset, prefs)
+        answer = await self.worker.call(
+            self._inline, inline_query.from_user.id, inline_query.query, inline_query.offset
+        )
         results = [
             InlineQueryResultArticle(
                 id=item.result.post_id,
@@ -242,6 +292,11 @@ class TelegramBot:
             is_personal=True,  # times are in the user's own /timezone
             button=button,
         )
+
+    def _inline(self, user_id: int, query: str, offset: str) -> InlineAnswer:
+        """On the worker: the inline page, times in the user's own /timezone."""
+        prefs = self.core.prefs(Chat(user_id, "telegram"))
+        return self.core.answers.inline(query, offset, prefs)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failing update and the exception; tell the user; keep running."""
@@ -287,13 +342,22 @@ class TelegramBot:
 def build_application(
     settings: Settings, library: Library, updates_request: WatchedRequest | None = None
 ) -> AnyApp:
-    """Assemble the Application: guard, handlers from the table, jobs, menus at start."""
+    """Assemble the Application: guard, handlers from the table, jobs, menus at start.
+
+    The library worker starts with the Application (`post_init`) and is joined when it has
+    shut down (`post_shutdown`), in long polling and webhook mode alike.
+    """
     if settings.telegram_token is None:
         raise ConfigError("LIVEBLOG_TELEGRAM_TOKEN: required to run the Telegram bot")
     token = settings.telegram_token.get_secret_value()
     addressed = AddressedToBot()
+    worker = LibraryWorker()
+    probe = LoopLagProbe()
 
     async def post_init(app: AnyApp) -> None:
+        worker.start()
+        directory.home = asyncio.get_running_loop()
+        probe.start()
         me = await app.bot.get_me()
         addressed.username, addressed.bot_id = me.username, me.id
         await register_menus(app, settings.admins)
@@ -302,6 +366,11 @@ def build_application(
         digests.start(app)
         fresh.start(app)
         log.info("bot @%s ready", me.username)
+
+    async def post_shutdown(app: AnyApp) -> None:
+        await probe.stop()
+        # In a thread: work still finishing there may need this loop (a Bot API lookup).
+        await asyncio.to_thread(worker.stop)
 
     root = settings.telegram_api_url
     updates_request = updates_request or WatchedRequest()
@@ -314,19 +383,21 @@ def build_application(
         .rate_limiter(PerChatRateLimiter())
         .concurrent_updates(PerChatProcessor())
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
     updates_request.on_revoked = app.stop_running
     state = ChatState(library.store.db, settings.timezone)
+    directory = TelegramDirectory(app.bot)
     core = CommandCore(
         library,
         state,
-        directory=TelegramDirectory(app.bot),
+        directory=directory,
         allow_private_sources=settings.allow_private_sources,
         examples=tuple(settings.example_questions),
     )
-    bot = TelegramBot(core, settings.admins)
-    digests = DigestJobs(core.digests)
+    bot = TelegramBot(core, settings.admins, worker)
+    digests = DigestJobs(core.digests, worker)
     fresh = FreshCoverage(
         Freshness(
             library,
@@ -335,6 +406,7 @@ def build_application(
             lambda chat: chat != TERMINAL_CHAT_ID,
             allow_private_sources=settings.allow_private_sources,
         ),
+        worker,
         parse_channel_list(settings.channels),
     )
     private = filters.ChatType.PRIVATE

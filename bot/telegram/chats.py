@@ -6,6 +6,7 @@ asks Telegram only when the command's audience needs it; everything else is the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from telegram import Bot, ChatMember, Update
@@ -14,6 +15,7 @@ from telegram.error import TelegramError
 
 from bot.core.chat import ChannelInfo, Chat, ChatKind
 from bot.core.commands import Command
+from bot.telegram.worker import on_loop
 
 ADMIN_STATUSES = {ChatMember.ADMINISTRATOR, ChatMember.OWNER}
 _KINDS: dict[str, ChatKind] = {
@@ -73,19 +75,30 @@ def _topic_of(update: Update) -> int | None:
 
 
 class TelegramDirectory:
-    """Channels looked up through the Bot API (the core's `Directory`)."""
+    """Channels looked up through the Bot API (the core's `Directory`).
+
+    The core asks from the library worker; the Bot API client belongs to PTB's loop (`home`,
+    set when the Application starts), so each lookup runs there.
+    """
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self.home: asyncio.AbstractEventLoop | None = None
 
     async def channel(self, name: str) -> ChannelInfo | str:
+        return await on_loop(self.home, self._channel(name))
+
+    async def channel_for_digests(self, name: str, user_id: int) -> ChannelInfo | str:
+        return await on_loop(self.home, self._channel_for_digests(name, user_id))
+
+    async def _channel(self, name: str) -> ChannelInfo | str:
         try:
             chat = await self.bot.get_chat(name)
         except TelegramError as exc:
             return f"I can't reach {name}: {exc.message}. Add me to the channel first."
         return ChannelInfo(chat.id, chat.title or name, chat.username)
 
-    async def channel_for_digests(self, name: str, user_id: int) -> ChannelInfo | str:
+    async def _channel_for_digests(self, name: str, user_id: int) -> ChannelInfo | str:
         try:
             channel = await self.bot.get_chat(name)
             if channel.type != ChatType.CHANNEL:

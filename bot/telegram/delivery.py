@@ -10,15 +10,19 @@ what a failure means for the claim:
   log it: at most once, because a duplicate digest in a group looks broken;
 - Telegram refused it (bad request) → release; the chat refuses the bot (blocked, kicked) →
   `gone`; the group became a supergroup → `moved`, then send there.
+
+The sending happens on PTB's loop; what the claim records (SQLite) goes through `records`, which
+the running bot points at its library worker (`bot.telegram.worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Literal
+from functools import partial
+from typing import Literal, Protocol, TypeVar
 
 import httpx
 from telegram import Bot
@@ -39,6 +43,18 @@ log = logging.getLogger(__name__)
 Outcome = Literal["sent", "unknown", "failed", "refused", "gone"]
 RETRY_DELAYS = (1.0, 4.0, 15.0)
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+T = TypeVar("T")
+
+
+class Records(Protocol):
+    """Runs one of the claim's records (a call into the store) where the store lives."""
+
+    def __call__(self, record: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+async def here(record: Callable[[], T]) -> T:
+    """Record on the caller's thread (tests, and callers that own the store themselves)."""
+    return record()
 
 
 def never_reached_telegram(exc: BaseException) -> bool:
@@ -51,8 +67,14 @@ def never_reached_telegram(exc: BaseException) -> bool:
     return False
 
 
-async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DELAYS) -> Outcome:
-    """Send one claimed message and record what became of it. Never raises."""
+async def deliver(
+    bot: Bot,
+    claim: Claim,
+    *,
+    delays: Sequence[float] = RETRY_DELAYS,
+    records: Records = here,
+) -> Outcome:
+    """Send one claimed message and record what became of it (through `records`). Never raises."""
     attempt = 0
     while True:
         try:
@@ -64,10 +86,10 @@ async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DEL
                 exc.new_chat_id,
                 claim.what,
             )
-            claim.moved(exc.new_chat_id)
+            await records(partial(claim.moved, exc.new_chat_id))
             continue
         except Forbidden as exc:
-            stopped = claim.gone(f"Telegram refused: {exc.message}")
+            stopped = await records(partial(claim.gone, f"Telegram refused: {exc.message}"))
             log.warning(
                 "chat %s refused the %s (%s); %s", claim.chat_id, claim.what, exc.message, stopped
             )
@@ -84,10 +106,10 @@ async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DEL
                     claim.chat_id,
                     claim.what,
                 )
-                claim.thread_gone()
+                await records(claim.thread_gone)
                 continue
             log.error("the %s for chat %s was refused: %s", claim.what, claim.chat_id, exc.message)
-            claim.release()
+            await records(claim.release)
             return "refused"
         except NetworkError as exc:  # TimedOut included
             if not never_reached_telegram(exc):
@@ -105,14 +127,14 @@ async def deliver(bot: Bot, claim: Claim, *, delays: Sequence[float] = RETRY_DEL
                     claim.chat_id,
                     exc.message,
                 )
-                claim.release()
+                await records(claim.release)
                 return "failed"
             await asyncio.sleep(delays[attempt])
             attempt += 1
             continue
         except TelegramError as exc:
             log.error("the %s for chat %s failed: %s", claim.what, claim.chat_id, exc.message)
-            claim.release()
+            await records(claim.release)
             return "refused"
-        claim.confirm()
+        await records(claim.confirm)
         return "sent"

@@ -60,7 +60,9 @@ class PerChatRateLimiter(BaseRateLimiter[int]):
             try:
                 if chat_id is None:
                     return await callback(*args, **kwargs)
-                async with self._overall, self._group_limiter(chat_id):
+                # "typing…" is no message: it takes none of a group's 20 a minute.
+                group = _UNLIMITED if endpoint == "sendChatAction" else self._group_limiter(chat_id)
+                async with self._overall, group:
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt >= self.max_retries:
