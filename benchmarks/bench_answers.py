@@ -12,6 +12,10 @@ Not a test: run it by hand.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `retrieval` sets it for the bot
+
 import argparse
 import sys
 import tempfile

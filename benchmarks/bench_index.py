@@ -11,6 +11,10 @@ Prints a table and writes JSON to benchmarks/results/. See benchmarks/README.md.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `retrieval` sets it for the bot
+
 import argparse
 import gc
 import json
