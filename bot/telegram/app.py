@@ -27,7 +27,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -58,7 +58,7 @@ from bot.telegram.messages import AddressedToBot, keyboard, small_talk_in_group,
 from bot.telegram.polling import WatchedRequest, revoked_error
 from bot.telegram.ratelimit import PerChatRateLimiter
 from bot.telegram.render import render_messages
-from bot.telegram.send import NO_PREVIEW, send_reply, with_retries
+from bot.telegram.send import NO_PREVIEW, edit_to, send_reply, with_retries
 from bot.telegram.sources import FreshCoverage
 from bot.telegram.worker import LibraryWorker
 from retrieval.channels import parse_channel_list
@@ -170,16 +170,7 @@ class TelegramBot:
             return
         text = strip_mention(message.text, context.bot.username)
         reply = await self.work(update, context.bot, self.core.handle(chat, text))
-        try:
-            await answer.edit_text(
-                render_messages(reply)[0],
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-                reply_markup=keyboard(reply),
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
+        await edit_to(answer, reply)
 
     async def media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A sticker, photo, voice message…: one line on what the bot can do."""
@@ -230,16 +221,7 @@ class TelegramBot:
         await query.answer()
         if query.message is None or not isinstance(query.message, Message):
             return
-        try:
-            await query.message.edit_text(
-                render_messages(reply)[0],
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-                reply_markup=keyboard(reply),
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
+        await edit_to(query.message, reply)
 
     async def press_typed(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str

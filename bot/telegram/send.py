@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.core.reply import Reply
+from bot.telegram.messages import keyboard
 from bot.telegram.render import render_messages
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,21 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, thread_id: int | N
             link_preview_options=NO_PREVIEW,
             message_thread_id=thread_id,
         )
+
+
+async def edit_to(message: Message, reply: Reply) -> None:
+    """Show `reply` in place of a message the bot sent (a ◀ ▶ page, an edited question's
+    answer); an edit to the same text is no error."""
+    try:
+        await message.edit_text(
+            render_messages(reply)[0],
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=keyboard(reply),
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
 
 
 def topic_gone(exc: BadRequest) -> bool:
