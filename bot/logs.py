@@ -87,3 +87,6 @@ def configure_logging(level: str, fmt: str, token: str | None) -> None:
     root.setLevel(level)
     # httpx announces every request at INFO; keep it for DEBUG runs only.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    # numba narrates its compiler passes at DEBUG from the background warm-up thread, which
+    # may still be compiling while the bot prints its last line; they are never ours to read.
+    logging.getLogger("numba").setLevel(logging.WARNING)
