@@ -23,4 +23,3 @@ def test_debug_log_of_a_cold_kernel_compile_holds_no_numba_chatter(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert "DEBUG liveblog: ours" in done.stderr
     assert "numba" not in done.stderr
-
