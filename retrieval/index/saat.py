@@ -239,6 +239,19 @@ def _saat_py(
                         tf = float(tfs[p])
                         acc[d] += lw[i] * tf_factor(tf, dl[d], params)
                         seen[d] |= bit
+            # A slot this list did not hold can only be in the term's later lists, whose
+            # bound is lower: when those lists outnumber the candidates, the ones that can no
+            # longer reach theta go now, before the longer lists are read.
+            if i + 1 < term_lists[t + 1] and hi[term_lists[t + 1] - 1] - hi[i] > n_cands:
+                rest[t] = lub[i + 1]
+                size = 0
+                for j in range(n_cands):
+                    d = cands[j]
+                    size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+                theta = _raised(theta, heap_s, size, k)
+                n_cands = _reachable(
+                    cands, n_cands, cands, acc, seen, settled, candidate, rest, unread, theta
+                )
         rest[t] = 0.0
         if pos == n_terms - 1 or n_cands == 0:
             break

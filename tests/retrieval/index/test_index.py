@@ -248,6 +248,30 @@ def test_common_term_queries_match_rank_bm25(search: str) -> None:
     assert_index_matches(BM25Index.build(docs), docs, queries)
 
 
+@pytest.mark.parametrize("k", [10, 60])
+def test_a_word_most_posts_hold_beside_rarer_ones_matches_rank_bm25_at_answer_depth(
+    search: str, k: int
+) -> None:
+    """The answer path asks for 60 candidates; a word in most posts ("ukrain" in a Ukraine
+    archive) has long impact layers that the kernel completes layer by layer, dropping the
+    candidates that can no longer make the top k between them."""
+    docs = generated_posts(20_000, seed=29)
+    counts: dict[str, int] = {}
+    for _, tokens in docs:
+        for term in set(tokens):
+            counts[term] = counts.get(term, 0) + 1
+    by_df = sorted(counts, key=lambda term: -counts[term])
+    rng = random.Random(k)
+    mid = [t for t in by_df if 200 <= counts[t] <= 2_000]
+    rare = [t for t in by_df if counts[t] <= 20]
+    queries = [[by_df[i], *rng.sample(mid, 2), rng.choice(rare)] for i in range(6)]
+    queries += [[by_df[0], by_df[i], rng.choice(mid)] for i in range(1, 6)]
+    bm25 = BM25Okapi([tokens for _, tokens in docs])
+    index = BM25Index.build(docs)
+    for query in queries:
+        assert_same_ranking(index.top_k(query, k), expected_top(docs, query, k, bm25))
+
+
 @pytest.mark.parametrize("n_terms", [5, 6, 7, 12, 13, 20])
 def test_questions_either_side_of_the_kernels_size_switches_match_rank_bm25(
     search: str, n_terms: int
