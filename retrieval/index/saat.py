@@ -188,9 +188,12 @@ def _saat_py(
             touched[n_touched] = d  # kept only on a first touch, without a branch (which
             n_touched += s == 0  # mispredicts on about every other posting)
             seen[d] = s | bit
-            acc[d] += w * tf_factor(tf, dl[d], params)
-            if (s & marked) == 0:
-                size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+            a = acc[d] + w * tf_factor(tf, dl[d], params)
+            acc[d] = a
+            # Below theta a partial sum cannot be among the k best after this list: the k
+            # slots that set theta are at or above it and pushed again below.
+            if (s & marked) == 0 and a >= theta:
+                size = _heap_push(heap_s, heap_d, size, k, a, d)
         for j in range(n_top):
             d = top[j]
             seen[d] ^= marked
