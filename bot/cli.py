@@ -180,16 +180,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.core.answers import LATEST_DEFAULT, Answers, ChatPrefs, MemorySessions
     from bot.core.timeline import Timelines
-    from retrieval.library import Library
+    from retrieval.library import Library, open_served
 
-    if command in ("run", "chat"):
-        from retrieval.index import BM25Index
-
-        # The kernels compile in a thread; until then the index answers with numpy, exactly.
-        BM25Index.warm_up(background=True)
-    library = Library(settings.database)
+    # `run` and `chat` serve for hours: kernels compile in a thread (until then the index
+    # answers with numpy, exactly) and what start-up loaded is kept from the collector.
+    serving = command in ("run", "chat")
+    library = open_served(settings.database) if serving else Library(settings.database)
     try:
-        if command in ("run", "chat"):
+        if serving:
             return _run(library, settings, chat_only=command == "chat")
         sessions = MemorySessions()
         answers = Answers(library, sessions)

@@ -19,6 +19,7 @@ with one log line saying why.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -206,6 +207,22 @@ class Library:
     def close(self) -> None:
         self.save_index(force=True)
         self.store.close()
+
+
+def open_served(database: Path) -> Library:
+    """The library as a long-running process (the bot, the terminal chat) serves it: kernels
+    compiling in the background, the saved index loaded, then everything alive so far frozen
+    out of the cyclic garbage collector's sight (`gc.freeze`).
+
+    Those objects (the loaded modules, the index's vocabulary) live as long as the process,
+    yet a full collection walks them all: a 15-30 ms stall of every thread with a million
+    posts loaded, about one question in a hundred (measured with `benchmarks/bench_answers.py`).
+    Reference counting still frees whatever of them is let go.
+    """
+    BM25Index.warm_up(background=True)
+    library = Library(database)
+    gc.freeze()
+    return library
 
 
 def _tokenized(texts: Iterator[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
