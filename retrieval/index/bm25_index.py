@@ -304,7 +304,7 @@ class BM25Index:
         out = np.zeros((len(doc_ids), len(terms)), dtype=np.bool_)
         wanted = np.array([self._term_ids.get(t, -1) for t in terms], dtype=np.int64)
         found = [
-            (row, slot) for row, d in enumerate(doc_ids) if (slot := self._ids.slot(d)) is not None
+            (row, slot) for row, slot in enumerate(self._ids.slots(doc_ids)) if slot is not None
         ]
         if not found or not bool(np.any(wanted >= 0)):
             return out

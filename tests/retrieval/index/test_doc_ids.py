@@ -28,6 +28,7 @@ def test_ids_and_slots_round_trip_including_non_ascii_and_colliding_ids() -> Non
         assert table.doc_id(slot) == doc_id
         assert doc_id in table
     assert table.slot("post-3") is None
+    assert table.slots([*reversed(ids), "post-3"]) == [*reversed(range(len(ids))), None]
     assert "plumles" not in table
     assert table.consistent()
 
@@ -92,6 +93,8 @@ def test_random_operations_agree_with_a_list_and_a_dict() -> None:
             table = table.compacted()
             slots = [s for s in slots if s is not None]
         assert len(table) == len(slots)
+        if step % 100 == 0:  # the bulk lookup of the answer path, through every kind of change
+            assert table.slots(names) == [slots.index(n) if n in slots else None for n in names]
     for slot, name in enumerate(slots):
         assert table.doc_id(slot) == name
     for name in names:
