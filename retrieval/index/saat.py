@@ -247,24 +247,25 @@ def _saat_py(
             # longer reach theta go now, before the longer lists are read.
             if i + 1 < term_lists[t + 1] and hi[term_lists[t + 1] - 1] - hi[i] > n_cands:
                 rest[t] = lub[i + 1]
-                size = 0
-                for j in range(n_cands):
-                    d = cands[j]
-                    size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
-                theta = _raised(theta, heap_s, size, k)
-                n_cands = _reachable(
-                    cands, n_cands, cands, acc, seen, settled, candidate, rest, unread, theta
+                n_cands, theta = _narrowed(
+                    cands,
+                    n_cands,
+                    heap_s,
+                    heap_d,
+                    k,
+                    acc,
+                    seen,
+                    settled,
+                    candidate,
+                    rest,
+                    unread,
+                    theta,
                 )
         rest[t] = 0.0
         if pos == n_terms - 1 or n_cands == 0:
             break
-        size = 0
-        for j in range(n_cands):
-            d = cands[j]
-            size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
-        theta = _raised(theta, heap_s, size, k)
-        n_cands = _reachable(
-            cands, n_cands, cands, acc, seen, settled, candidate, rest, unread, theta
+        n_cands, theta = _narrowed(
+            cands, n_cands, heap_s, heap_d, k, acc, seen, settled, candidate, rest, unread, theta
         )
     size = 0
     for j in range(n_cands):
@@ -275,6 +276,31 @@ def _saat_py(
         acc[d] = 0.0
         seen[d] = 0
     return heap_d[:size].copy(), heap_s[:size].copy()
+
+
+def _narrowed(
+    cands: I32,
+    n: int,
+    heap_s: F64,
+    heap_d: I64,
+    k: int,
+    acc: F64,
+    seen: npt.NDArray[np.unsignedinteger[Any]],
+    settled: np.unsignedinteger[Any],
+    candidate: np.unsignedinteger[Any],
+    rest: F64,
+    unread: F64,
+    theta: float,
+) -> tuple[int, float]:
+    """Theta raised to the k-th best of the candidates' partial sums, and the candidates
+    (kept first in ``cands``, their count returned) that can still reach it."""
+    size = 0
+    for j in range(n):
+        d = cands[j]
+        size = _heap_push(heap_s, heap_d, size, k, acc[d], d)
+    theta = _raised(theta, heap_s, size, k)
+    kept = _reachable(cands, n, cands, acc, seen, settled, candidate, rest, unread, theta)
+    return kept, theta
 
 
 def _raised(theta: float, heap_s: F64, size: int, k: int) -> float:
@@ -401,5 +427,6 @@ if numba is not None:
     _unread_bounds = compile_function(_unread_bounds)
     _raised = compile_function(_raised, inline="always")
     _reachable = compile_function(_reachable)
+    _narrowed = compile_function(_narrowed)
     _unread_bound = compile_function(_unread_bound, inline="always")
     saat = compile_function(_saat_py)
