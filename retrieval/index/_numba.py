@@ -16,7 +16,7 @@ try:
 except ImportError:  # pragma: no cover - numba is optional: exact numpy scoring still works
     numba = None
 
-__all__ = ["compile_function", "numba", "usable", "warm_in_background"]
+__all__ = ["compile_function", "kernels_ready", "numba", "usable", "warm_in_background"]
 
 _K = TypeVar("_K")
 _ready = threading.Event()
@@ -41,6 +41,11 @@ def usable(kernel: _K | None) -> _K | None:
     if kernel is None or _ready.is_set() or getattr(_warming, "active", False):
         return kernel
     return None
+
+
+def kernels_ready(timeout: float | None = None) -> bool:
+    """Wait up to ``timeout`` seconds for a background warm-up to end; whether it has."""
+    return _ready.wait(timeout)
 
 
 def warm_in_background(warm: Callable[[], None]) -> threading.Thread:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retrieval.index import kernels, query
-from retrieval.index._numba import usable, warm_in_background
+from retrieval.index._numba import kernels_ready, usable, warm_in_background
 from retrieval.index.arrays import DL, I32, dl_dtype
 from retrieval.index.building import collect
 from retrieval.index.delta import Delta
@@ -123,6 +123,12 @@ class BM25Index:
             warm_in_background(cls._run_kernels)
         else:
             cls._run_kernels()
+
+    @staticmethod
+    def wait_warm(timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for `warm_up(background=True)` to finish; whether
+        the compiled kernels now answer."""
+        return kernels_ready(timeout)
 
     @classmethod
     def _run_kernels(cls) -> None:
