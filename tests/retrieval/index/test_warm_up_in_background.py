@@ -33,5 +33,6 @@ def test_while_the_kernels_compile_other_threads_use_numpy_and_get_the_same_answ
     finally:
         release.set()
     assert BM25Index.wait_warm(10)  # a caller that must time the compiled path waits here
+    thread.join(10)
     assert usable(kernels.saat) is kernels.saat
     assert index.top_k(["bakhmut", "wagner", "w3"], 10) == expected
