@@ -14,6 +14,7 @@ import random
 import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -110,6 +111,11 @@ def assert_same_ranking(got: list[tuple[str, float]], want: list[tuple[str, floa
         assert abs(got_score - score) <= TOL, (got_id, got_score, want_id, score)
         if got_id != want_id:
             assert got_id in want_score and abs(want_score[got_id] - score) <= TOL, (got, want)
+
+
+def document_frequencies(docs: Sequence[Doc]) -> Counter[str]:
+    """How many documents hold each term."""
+    return Counter(term for _, tokens in docs for term in set(tokens))
 
 
 def assert_index_matches(index: BM25Index, docs: Sequence[Doc], queries: list[list[str]]) -> None:
@@ -237,10 +243,7 @@ def test_top_10_matches_rank_bm25_when_posts_arrive_one_by_one(search: str) -> N
 
 def test_common_term_queries_match_rank_bm25(search: str) -> None:
     docs = generated_posts(5000, seed=11)
-    counts: dict[str, int] = {}
-    for _, tokens in docs:
-        for t in set(tokens):
-            counts[t] = counts.get(t, 0) + 1
+    counts = document_frequencies(docs)
     common = sorted(counts, key=lambda t: -counts[t])[:12]
     queries = [[a, b] for a, b in itertools.pairwise(common)]
     queries += [common[i : i + 4] for i in range(0, 8)]
@@ -256,10 +259,7 @@ def test_a_word_most_posts_hold_beside_rarer_ones_matches_rank_bm25_at_answer_de
     archive) has long impact layers that the kernel completes layer by layer, dropping the
     candidates that can no longer make the top k between them."""
     docs = generated_posts(20_000, seed=29)
-    counts: dict[str, int] = {}
-    for _, tokens in docs:
-        for term in set(tokens):
-            counts[term] = counts.get(term, 0) + 1
+    counts = document_frequencies(docs)
     by_df = sorted(counts, key=lambda term: -counts[term])
     rng = random.Random(k)
     mid = [t for t in by_df if 200 <= counts[t] <= 2_000]
@@ -279,10 +279,7 @@ def test_questions_either_side_of_the_kernels_size_switches_match_rank_bm25(
     """The kernel keeps its per-slot term marks in a byte up to 6 terms and in 32 bits past
     that, and sums the bounds of unread terms from a table up to 12 terms, by a loop past."""
     docs = generated_posts(4000, seed=43)
-    counts: dict[str, int] = {}
-    for _, tokens in docs:
-        for term in set(tokens):
-            counts[term] = counts.get(term, 0) + 1
+    counts = document_frequencies(docs)
     by_df = sorted(counts, key=lambda term: -counts[term])
     rng = random.Random(n_terms)
     queries = [rng.sample(by_df[:60], n_terms) for _ in range(8)]
